@@ -199,7 +199,9 @@ struct Error {
 };
 
 // The JSON keys of every model, next to the models. One table per model drives to_json,
-// from_json, equality and operator<<, so a key is written down exactly once.
+// from_json, equality and operator<<, so a key is written down exactly once. Request models
+// list their keys in sorted order, the order nlohmann::json writes them in, so that the
+// request body that encode_body writes is byte for byte the one to_json and dump() give.
 namespace detail {
 
 constexpr auto describe(Tag<Partition>) {
@@ -208,16 +210,16 @@ constexpr auto describe(Tag<Partition>) {
 
 constexpr auto describe(Tag<GrantRequestClient>) {
   using M = GrantRequestClient;
-  return model_info("GrantRequestClient", required_field("grant_type", &M::grant_type),
-                    required_field("client_id", &M::client_id),
-                    required_field("client_secret", &M::client_secret, Secrecy::credential));
+  return model_info("GrantRequestClient", required_field("client_id", &M::client_id),
+                    required_field("client_secret", &M::client_secret, Secrecy::credential),
+                    required_field("grant_type", &M::grant_type));
 }
 
 constexpr auto describe(Tag<GrantRequestPassword>) {
   using M = GrantRequestPassword;
   return model_info("GrantRequestPassword", required_field("grant_type", &M::grant_type),
-                    required_field("username", &M::username),
-                    required_field("password", &M::password, Secrecy::credential));
+                    required_field("password", &M::password, Secrecy::credential),
+                    required_field("username", &M::username));
 }
 
 constexpr auto describe(Tag<GrantRequestMeeting>) {
@@ -571,7 +573,6 @@ std::string redact_query(std::string_view target);
 std::string redact_token(std::string_view token);
 std::string scrub(std::string text, const std::vector<std::string_view>& secrets);
 std::string printable(std::string_view text, std::size_t max_length);
-std::optional<nlohmann::json> parse_json(std::string_view body, std::string& error);
 std::optional<std::uint64_t> parse_length(std::string_view text);
 bool is_success(int status);
 
@@ -670,6 +671,9 @@ std::optional<std::string> check_request_fields(const M& request);
 template <class M>
 std::vector<std::string_view> secrets_of(const M& request);
 
+template <class M>
+std::string encode_body(const M& request);
+
 template <class Reply>
 Result<ApiResponse<Reply>> decode_reply(const Operation& op, HttpResponse response);
 
@@ -694,14 +698,14 @@ class AuthenticationApi {
   explicit AuthenticationApi(Configuration config = {})
       : config_(std::move(config)), endpoint_(detail::parse_endpoint(config_.host)),
         backend_(config_) {
-    warn_about_configuration();
+    prepare();
   }
 
   /// Uses a backend the caller made.
   AuthenticationApi(Configuration config, Backend backend)
       : config_(std::move(config)), endpoint_(detail::parse_endpoint(config_.host)),
         backend_(std::move(backend)) {
-    warn_about_configuration();
+    prepare();
   }
 
   AuthenticationApi(const AuthenticationApi&) = delete;
@@ -796,7 +800,7 @@ class AuthenticationApi {
     http.target = op.path;
     append_api_key(http.target, api_key());
     http.headers.emplace("Content-Type", "application/json");
-    http.body = nlohmann::json(request).dump();
+    http.body = detail::encode_body(request);
 
     auto secrets = detail::secrets_of(request);
     secrets.push_back(api_key());
@@ -823,19 +827,12 @@ class AuthenticationApi {
   template <class Reply>
   Result<ApiResponse<Reply>> exchange(const detail::Operation& op, HttpRequest http,
                                       const std::vector<std::string_view>& secrets) {
-    if (auto problem = check_destination()) {
-      return detail::request_error(op, *problem);
+    if (setup_problem_) {
+      return detail::request_error(op, *setup_problem_);
     }
 
     http.target.insert(0, endpoint_->base_path);
-    http.headers.emplace("Accept", "application/json");
-    http.headers.emplace("User-Agent", config_.user_agent);
-    for (const auto& [name, value] : config_.default_headers) {
-      http.headers.emplace(name, value);
-    }
-    if (auto problem = check_headers(http.headers)) {
-      return detail::request_error(op, *problem);
-    }
+    http.headers.insert(common_headers_.begin(), common_headers_.end());
 
     const auto started = std::chrono::steady_clock::now();
     BackendResult outcome = send_guarded(http);
@@ -911,10 +908,21 @@ class AuthenticationApi {
     target += "access_token=" + detail::url_encode(value);
   }
 
-  void warn_about_configuration() const {
-    const detail::Logger logger(config_);
+  // The configuration cannot change after construction, so what every call shares is
+  // checked and built once here; a problem is reported by each call, as a RequestError.
+  void prepare() {
+    common_headers_.emplace("Accept", "application/json");
+    common_headers_.emplace("User-Agent", config_.user_agent);
+    for (const auto& [name, value] : config_.default_headers) {
+      common_headers_.emplace(name, value);
+    }
+    setup_problem_ = check_destination();
+    if (!setup_problem_) {
+      setup_problem_ = check_headers(common_headers_);
+    }
+
     if (!config_.verify_ssl) {
-      logger.write(LogLevel::warning, [] {
+      detail::Logger(config_).write(LogLevel::warning, [] {
         return "TLS certificate verification is off: the server's identity is not checked";
       });
     }
@@ -927,11 +935,10 @@ class AuthenticationApi {
       const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
           std::chrono::steady_clock::now() - started);
       const auto* response = std::get_if<HttpResponse>(&outcome);
-      std::ostringstream line;
-      line << op.name << ": " << http.method << ' ' << detail::redact_query(http.target)
-           << " -> " << (response ? std::to_string(response->status) : "no reply") << " in "
-           << elapsed.count() / 1000.0 << " ms";
-      return line.str();
+      return std::string(op.name) + ": " + http.method + ' ' +
+             detail::redact_query(http.target) + " -> " +
+             (response ? std::to_string(response->status) : "no reply") + " in " +
+             std::to_string(elapsed.count()) + " us";
     });
   }
 
@@ -955,6 +962,8 @@ class AuthenticationApi {
 
   Configuration config_;
   std::optional<detail::Endpoint> endpoint_;
+  Headers common_headers_;                    // Accept, User-Agent and the default headers
+  std::optional<std::string> setup_problem_;  // why no call can be sent, if one can't
   Backend backend_;
 };
 
@@ -989,6 +998,66 @@ void encode_field(nlohmann::json& json, const char* key, const std::optional<T>&
   }
 }
 
+// JSON string escaping as nlohmann::json::dump() does it; the text is already valid UTF-8.
+inline void append_json_string(std::string& out, std::string_view text) {
+  static constexpr char hex[] = "0123456789abcdef";
+  out += '"';
+  for (const char c : text) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          out += "\\u00";
+          out += hex[static_cast<unsigned char>(c) >> 4];
+          out += hex[c & 0x0F];
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+}
+
+// A request body written straight to text: request models hold only strings, and building
+// a document first would cost more than the rest of the call's own work.
+template <class M>
+std::string encode_body(const M& request) {
+  std::string body;
+  body.reserve(128);
+  body += '{';
+  const auto append = [&](const auto& field) {
+    if (body.size() > 1) {
+      body += ',';
+    }
+    append_json_string(body, field.key);
+    body += ':';
+    append_json_string(body, request.*(field.member));
+  };
+  std::apply([&](const auto&... fields) { (append(fields), ...); }, describe(Tag<M>{}).fields);
+  body += '}';
+  return body;
+}
+
 template <class M>
 void encode_model(nlohmann::json& json, const M& model) {
   json = nlohmann::json::object();
@@ -997,114 +1066,547 @@ void encode_model(nlohmann::json& json, const M& model) {
 }
 
 // ---- decoding
+//
+// One streaming decoder fills a model straight from JSON events, with no document in
+// between: nlohmann's SAX parser feeds it reply text, and walk_json feeds it a document for
+// from_json. Both inputs therefore share every rule: types are checked, null counts as absent,
+// unknown keys are skipped, required keys are enforced and nesting is bounded.
 
-inline DecodeFailure type_mismatch(const char* expected, const nlohmann::json& json) {
-  return {"", std::string("expected ") + expected + ", got " + json.type_name()};
+// Deeply nested JSON would make copies and comparisons recurse; no model of this API nests
+// deeper than a handful of levels.
+constexpr std::size_t max_json_depth = 64;
+
+enum class JsonEvent { null, boolean, integer, unsigned_integer, floating, string, object, array };
+
+inline const char* json_type_name(JsonEvent event) {
+  switch (event) {
+    case JsonEvent::null:
+      return "null";
+    case JsonEvent::boolean:
+      return "boolean";
+    case JsonEvent::integer:
+    case JsonEvent::unsigned_integer:
+    case JsonEvent::floating:
+      return "number";
+    case JsonEvent::string:
+      return "string";
+    case JsonEvent::object:
+      return "object";
+    case JsonEvent::array:
+      break;
+  }
+  return "array";
 }
 
-inline std::optional<DecodeFailure> decode_value(const nlohmann::json& json, std::string& out) {
-  if (!json.is_string()) {
-    return type_mismatch("string", json);
+// A scalar or the start of a container, as the decoder sees it.
+struct JsonValue {
+  JsonEvent event = JsonEvent::null;
+  bool boolean = false;
+  std::int64_t integer = 0;
+  std::uint64_t unsigned_integer = 0;
+  std::string* string = nullptr;
+};
+
+struct ModelOps;
+
+// What storing a value into a member led to.
+struct Stored {
+  enum Kind { done, mismatch, out_of_range, open_model, open_object_array } kind = done;
+  const char* expected = nullptr;   // for mismatch
+  const ModelOps* ops = nullptr;    // for open_model
+  void* target = nullptr;           // the nested model, or the std::vector<nlohmann::json>
+};
+
+// What the decoder needs to know about one model type, with the type erased.
+struct ModelOps {
+  int (*find)(std::string_view key);
+  const char* (*key)(int field);
+  Stored (*store)(void* model, int field, JsonValue& value);
+  int (*finish)(void* model, std::uint32_t seen);  // resets unseen optionals; a missing
+                                                   // required field's index, or -1
+};
+
+inline Stored mismatch(const char* expected) { return {Stored::mismatch, expected}; }
+
+inline Stored store_value(std::string& member, JsonValue& value) {
+  if (value.event != JsonEvent::string) {
+    return mismatch("string");
   }
-  out = json.get_ref<const std::string&>();
-  return std::nullopt;
+  member = std::move(*value.string);
+  return {};
 }
 
-inline std::optional<DecodeFailure> decode_value(const nlohmann::json& json, std::int64_t& out) {
-  if (!json.is_number_integer()) {
-    return type_mismatch("integer", json);
-  }
-  if (json.is_number_unsigned() &&
-      json.get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX)) {
-    return DecodeFailure{"", "integer out of range"};
-  }
-  out = json.get<std::int64_t>();
-  return std::nullopt;
-}
-
-inline std::optional<DecodeFailure> decode_value(const nlohmann::json& json, bool& out) {
-  if (!json.is_boolean()) {
-    return type_mismatch("boolean", json);
-  }
-  out = json.get<bool>();
-  return std::nullopt;
-}
-
-// endpointUriSet: an array of objects whose shape the API leaves open.
-inline std::optional<DecodeFailure> decode_value(const nlohmann::json& json,
-                                                 std::vector<nlohmann::json>& out) {
-  if (!json.is_array()) {
-    return type_mismatch("array", json);
-  }
-  for (std::size_t i = 0; i < json.size(); ++i) {
-    if (!json[i].is_object()) {
-      auto failure = type_mismatch("object", json[i]);
-      failure.path = "[" + std::to_string(i) + "]";
-      return failure;
+inline Stored store_value(std::int64_t& member, JsonValue& value) {
+  if (value.event == JsonEvent::integer) {
+    member = value.integer;
+  } else if (value.event == JsonEvent::unsigned_integer) {
+    if (value.unsigned_integer > static_cast<std::uint64_t>(INT64_MAX)) {
+      return {Stored::out_of_range};
     }
+    member = static_cast<std::int64_t>(value.unsigned_integer);
+  } else {
+    return mismatch("integer");
   }
-  out.assign(json.begin(), json.end());
-  return std::nullopt;
+  return {};
 }
+
+inline Stored store_value(bool& member, JsonValue& value) {
+  if (value.event != JsonEvent::boolean) {
+    return mismatch("boolean");
+  }
+  member = value.boolean;
+  return {};
+}
+
+inline Stored store_value(std::vector<nlohmann::json>& member, JsonValue& value) {
+  if (value.event != JsonEvent::array) {
+    return mismatch("array");
+  }
+  member.clear();
+  return {Stored::open_object_array, nullptr, nullptr, &member};
+}
+
+template <class M>
+const ModelOps& model_ops();
 
 template <class M, enable_if_model<M> = 0>
-std::optional<DecodeFailure> decode_value(const nlohmann::json& json, M& out) {
-  return decode_model(json, out);
+Stored store_value(M& member, JsonValue& value) {
+  if (value.event != JsonEvent::object) {
+    return mismatch("object");
+  }
+  member = M{};
+  return {Stored::open_model, nullptr, &model_ops<M>(), &member};
 }
 
 template <class T>
-void reset_member(T& member) {
-  member = T{};
+Stored store_member(T& member, JsonValue& value) {
+  return store_value(member, value);
 }
+
+// An optional member is only engaged once its value has the right type.
+template <class T>
+Stored store_member(std::optional<T>& member, JsonValue& value) {
+  T candidate{};
+  if (value.event == JsonEvent::object || value.event == JsonEvent::array) {
+    auto stored = store_value(member.emplace(), value);
+    if (stored.kind == Stored::mismatch) {
+      member.reset();
+    }
+    return stored;
+  }
+  auto stored = store_value(candidate, value);
+  if (stored.kind == Stored::done) {
+    member = std::move(candidate);
+  }
+  return stored;
+}
+
+template <class T>
+void reset_member(T&) {}  // a required member has no absent state
 
 template <class T>
 void reset_member(std::optional<T>& member) {
   member.reset();
 }
 
-template <class T>
-T& value_slot(T& member) {
-  return member;
+template <class M, std::size_t... I>
+const ModelOps& model_ops_for(std::index_sequence<I...>) {
+  static constexpr auto fields = describe(Tag<M>{}).fields;
+  static const ModelOps ops{
+      [](std::string_view key) {
+        int found = -1;
+        ((found = found < 0 && key == std::get<I>(fields).key ? static_cast<int>(I) : found),
+         ...);
+        return found;
+      },
+      [](int field) {
+        const char* key = "";
+        ((key = field == static_cast<int>(I) ? std::get<I>(fields).key : key), ...);
+        return key;
+      },
+      [](void* model, int field, JsonValue& value) {
+        auto& typed = *static_cast<M*>(model);
+        Stored stored;
+        ((field == static_cast<int>(I)
+              ? (stored = value.event == JsonEvent::null
+                              ? (reset_member(typed.*(std::get<I>(fields).member)), Stored{})
+                              : store_member(typed.*(std::get<I>(fields).member), value),
+                 true)
+              : false) ||
+         ...);
+        return stored;
+      },
+      [](void* model, std::uint32_t seen) {
+        auto& typed = *static_cast<M*>(model);
+        int missing = -1;
+        const auto finish = [&](const auto& field, int index) {
+          if (seen & (1u << index)) {
+            return;
+          }
+          if (field.required && missing < 0) {
+            missing = index;
+          }
+          reset_member(typed.*(field.member));
+        };
+        (finish(std::get<I>(fields), static_cast<int>(I)), ...);
+        return missing;
+      },
+  };
+  return ops;
 }
 
-template <class T>
-T& value_slot(std::optional<T>& member) {
-  return member.emplace();
+template <class M>
+const ModelOps& model_ops() {
+  constexpr auto size = std::tuple_size_v<decltype(describe(Tag<M>{}).fields)>;
+  static_assert(size <= 32, "a model's fields are tracked in a 32-bit mask");
+  return model_ops_for<M>(std::make_index_sequence<size>{});
 }
 
-template <class M, class Field>
-bool decode_field(const nlohmann::json& json, M& model, const Field& field,
-                  std::optional<DecodeFailure>& failure) {
-  auto& member = model.*(field.member);
-  const auto it = json.find(field.key);
-  if (it == json.end() || it->is_null()) {
-    if (field.required) {
-      failure = DecodeFailure{field.key, "required field is missing"};
-      return false;
+// Builds the free-form JSON objects of endpointUriSet from events.
+class JsonBuilder {
+ public:
+  explicit JsonBuilder(nlohmann::json& root) : root_(&root) {}
+
+  void value(nlohmann::json scalar) { place(std::move(scalar)); }
+  void open(bool object) {
+    stack_.push_back(
+        place(object ? nlohmann::json::object() : nlohmann::json::array()));
+  }
+  void key(std::string name) { key_ = std::move(name); }
+  bool close() {  // true when the root is complete
+    stack_.pop_back();
+    return stack_.empty();
+  }
+
+ private:
+  nlohmann::json* place(nlohmann::json value) {
+    if (stack_.empty()) {
+      *root_ = std::move(value);
+      return root_;
     }
-    reset_member(member);
+    nlohmann::json& parent = *stack_.back();
+    if (parent.is_array()) {
+      parent.push_back(std::move(value));
+      return &parent.back();
+    }
+    return &(parent[key_] = std::move(value));
+  }
+
+  nlohmann::json* root_;
+  std::vector<nlohmann::json*> stack_;
+  std::string key_;
+};
+
+// The SAX handler: one frame per open object or array.
+class ModelDecoder {
+ public:
+  template <class M>
+  explicit ModelDecoder(M& model) : root_ops_(&model_ops<M>()), root_(&model) {}
+
+  std::optional<DecodeFailure> failure;
+
+  bool null() { return on_value(JsonValue{}); }
+  bool boolean(bool b) {
+    JsonValue value;
+    value.event = JsonEvent::boolean;
+    value.boolean = b;
+    return on_value(value);
+  }
+  bool number_integer(std::int64_t n) {
+    JsonValue value;
+    value.event = JsonEvent::integer;
+    value.integer = n;
+    return on_value(value);
+  }
+  bool number_unsigned(std::uint64_t n) {
+    JsonValue value;
+    value.event = JsonEvent::unsigned_integer;
+    value.unsigned_integer = n;
+    return on_value(value);
+  }
+  bool number_float(double n, const std::string&) {
+    if (auto* builder = building()) {
+      builder->value(n);
+      return true;
+    }
+    JsonValue value;
+    value.event = JsonEvent::floating;
+    return on_value(value);
+  }
+  bool string(std::string& s) {
+    JsonValue value;
+    value.event = JsonEvent::string;
+    value.string = &s;
+    return on_value(value);
+  }
+  bool binary(nlohmann::json::binary_t&) { return fail("binary values are not JSON"); }
+  bool start_object(std::size_t) { return open(JsonEvent::object); }
+  bool start_array(std::size_t) { return open(JsonEvent::array); }
+  bool key(std::string& name) {
+    Frame& frame = frames_.back();
+    if (frame.kind == Frame::dom) {
+      frame.builder->key(name);
+    } else if (frame.kind == Frame::model) {
+      frame.field = frame.ops->find(name);
+    }
+    return true;
+  }
+  bool end_object() { return close(); }
+  bool end_array() { return close(); }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) {
+    if (!failure) {
+      failure = DecodeFailure{"", "not JSON"};
+    }
+    return false;
+  }
+
+ private:
+  struct Frame {
+    enum Kind { model, object_array, dom, skip };
+
+    explicit Frame(Kind frame_kind = skip, const ModelOps* model_ops = nullptr,
+                   void* frame_target = nullptr)
+        : kind(frame_kind), ops(model_ops), target(frame_target) {}
+
+    Kind kind;
+    const ModelOps* ops;
+    void* target;
+    int field = -1;           // model: the field the next value belongs to; -1 for unknown
+    std::uint32_t seen = 0;   // model: the fields that had a value
+    std::size_t index = 0;    // object_array: the element being read
+    std::size_t depth = 0;    // dom and skip: containers open inside this frame
+    std::unique_ptr<JsonBuilder> builder;  // dom
+  };
+
+  JsonBuilder* building() {
+    return !frames_.empty() && frames_.back().kind == Frame::dom ? frames_.back().builder.get()
+                                                                  : nullptr;
+  }
+
+  bool on_value(JsonValue value) {
+    if (auto* builder = building()) {
+      builder->value(scalar_of(value));
+      return true;
+    }
+    if (frames_.empty()) {
+      return fail(std::string("expected object, got ") + json_type_name(value.event));
+    }
+    Frame& frame = frames_.back();
+    if (frame.kind == Frame::object_array) {
+      return fail(std::string("expected object, got ") + json_type_name(value.event));
+    }
+    if (frame.kind == Frame::skip || frame.field < 0) {
+      return true;  // an unknown key's value, or inside one
+    }
+    return store(frame, value);
+  }
+
+  bool store(Frame& frame, JsonValue& value) {
+    const Stored stored = frame.ops->store(frame.target, frame.field, value);
+    if (value.event != JsonEvent::null) {
+      frame.seen |= 1u << frame.field;
+    }
+    switch (stored.kind) {
+      case Stored::done:
+        return true;
+      case Stored::mismatch:
+        return fail(std::string("expected ") + stored.expected + ", got " +
+                            json_type_name(value.event));
+      case Stored::out_of_range:
+        return fail("integer out of range");
+      case Stored::open_model:
+        return push(Frame(Frame::model, stored.ops, stored.target));
+      case Stored::open_object_array:
+        return push(Frame(Frame::object_array, nullptr, stored.target));
+    }
     return true;
   }
 
-  failure = decode_value(*it, value_slot(member));
-  if (failure) {
-    const bool index = !failure->path.empty() && failure->path.front() == '[';
-    failure->path = field.key + std::string(failure->path.empty() || index ? "" : ".") +
-                    failure->path;
+  bool open(JsonEvent event) {
+    if (++depth_ > max_json_depth) {
+      return fail("nests deeper than " + std::to_string(max_json_depth) + " levels");
+    }
+    if (frames_.empty()) {
+      if (event != JsonEvent::object) {
+        return fail("expected object, got array");
+      }
+      return push(Frame(Frame::model, root_ops_, root_));
+    }
+
+    Frame& frame = frames_.back();
+    switch (frame.kind) {
+      case Frame::dom:
+        frame.builder->open(event == JsonEvent::object);
+        ++frame.depth;
+        return true;
+      case Frame::skip:
+        ++frame.depth;
+        return true;
+      case Frame::object_array:
+        return open_element(frame, event);
+      case Frame::model:
+        break;
+    }
+    if (frame.field < 0) {
+      Frame skip;
+      skip.depth = 1;
+      return push(std::move(skip));  // the value of an unknown key
+    }
+    JsonValue value;
+    value.event = event;
+    return store(frame, value);
+  }
+
+  bool open_element(Frame& array, JsonEvent event) {
+    if (event != JsonEvent::object) {
+      return fail("expected object, got array");
+    }
+    auto& elements = *static_cast<std::vector<nlohmann::json>*>(array.target);
+    Frame element(Frame::dom);
+    element.builder = std::make_unique<JsonBuilder>(elements.emplace_back());
+    element.builder->open(true);
+    element.depth = 1;
+    return push(std::move(element));
+  }
+
+  bool close() {
+    --depth_;
+    Frame& frame = frames_.back();
+    if (frame.kind == Frame::dom) {
+      frame.builder->close();
+    }
+    if ((frame.kind == Frame::dom || frame.kind == Frame::skip) && --frame.depth > 0) {
+      return true;
+    }
+    if (frame.kind == Frame::model) {
+      const int missing = frame.ops->finish(frame.target, frame.seen);
+      if (missing >= 0) {
+        frame.field = missing;
+        return fail("required field is missing");
+      }
+    }
+
+    const bool element = frame.kind == Frame::dom;
+    frames_.pop_back();
+    if (element) {
+      ++frames_.back().index;
+    }
+    return true;
+  }
+
+  bool push(Frame frame) {
+    frames_.push_back(std::move(frame));
+    return true;
+  }
+
+  // Records the failure with the path of the frames that lead to it; returns false so that
+  // the parser stops.
+  bool fail(std::string message) {
+    std::string path;
+    for (const Frame& frame : frames_) {
+      if (frame.kind == Frame::model && frame.field >= 0) {
+        path += (path.empty() ? "" : ".") + std::string(frame.ops->key(frame.field));
+      } else if (frame.kind == Frame::object_array) {
+        path += "[" + std::to_string(frame.index) + "]";
+      }
+    }
+    failure = DecodeFailure{std::move(path), std::move(message)};
     return false;
   }
-  return true;
+
+  static nlohmann::json scalar_of(const JsonValue& value) {
+    switch (value.event) {
+      case JsonEvent::boolean:
+        return value.boolean;
+      case JsonEvent::integer:
+        return value.integer;
+      case JsonEvent::unsigned_integer:
+        return value.unsigned_integer;
+      case JsonEvent::string:
+        return std::move(*value.string);
+      default:
+        return nullptr;
+    }
+  }
+
+  const ModelOps* root_ops_;
+  void* root_;
+  std::vector<Frame> frames_;
+  std::size_t depth_ = 0;  // containers open in the whole document
+};
+
+// Feeds a document to the decoder as the parser would; stops as soon as the decoder does,
+// so its depth bound also bounds this recursion. A template only so that programs that never
+// call from_json do not compile it.
+template <class Json>
+bool walk_json(const Json& json, ModelDecoder& decoder) {
+  switch (json.type()) {
+    case Json::value_t::object: {
+      if (!decoder.start_object(json.size())) {
+        return false;
+      }
+      for (const auto& [name, value] : json.items()) {
+        std::string key = name;
+        if (!decoder.key(key) || !walk_json(value, decoder)) {
+          return false;
+        }
+      }
+      return decoder.end_object();
+    }
+    case Json::value_t::array: {
+      if (!decoder.start_array(json.size())) {
+        return false;
+      }
+      for (const auto& value : json) {
+        if (!walk_json(value, decoder)) {
+          return false;
+        }
+      }
+      return decoder.end_array();
+    }
+    case Json::value_t::string: {
+      std::string copy = json.template get_ref<const std::string&>();
+      return decoder.string(copy);
+    }
+    case Json::value_t::boolean:
+      return decoder.boolean(json.template get<bool>());
+    case Json::value_t::number_integer:
+      return decoder.number_integer(json.template get<std::int64_t>());
+    case Json::value_t::number_unsigned:
+      return decoder.number_unsigned(json.template get<std::uint64_t>());
+    case Json::value_t::number_float:
+      return decoder.number_float(json.template get<double>(), "");
+    case Json::value_t::binary: {
+      typename Json::binary_t copy = json.get_binary();
+      return decoder.binary(copy);
+    }
+    default:
+      return decoder.null();
+  }
 }
 
 template <class M>
 std::optional<DecodeFailure> decode_model(const nlohmann::json& json, M& model) {
-  if (!json.is_object()) {
-    return type_mismatch("object", json);
+  ModelDecoder decoder(model);
+  walk_json(json, decoder);
+  return std::move(decoder.failure);
+}
+
+// Decodes JSON text straight into a model, without building a document.
+template <class M>
+std::optional<DecodeFailure> decode_text(std::string_view text, M& model) {
+  if (text.empty()) {
+    return DecodeFailure{"", "empty body"};
   }
-  std::optional<DecodeFailure> failure;
-  std::apply([&](const auto&... fields) { (decode_field(json, model, fields, failure) && ...); },
-             describe(Tag<M>{}).fields);
-  return failure;
+  ModelDecoder decoder(model);
+
+  // nlohmann::json::sax_parse picks the input format at run time, so it compiles the readers
+  // of every binary format too; calling the JSON parser directly halves the object code.
+  using Input = nlohmann::detail::iterator_input_adapter<const char*>;
+  nlohmann::detail::parser<nlohmann::json, Input> parser(Input(text.data(),
+                                                               text.data() + text.size()));
+  parser.sax_parse(&decoder, true);
+  return std::move(decoder.failure);
 }
 
 inline void throw_decode_error(const DecodeFailure& failure) {
@@ -1118,9 +1620,12 @@ inline void throw_decode_error(const DecodeFailure& failure) {
 
 inline void print_string(std::ostream& out, const std::string& value, Secrecy secrecy) {
   switch (secrecy) {
-    case Secrecy::none:
-      out << nlohmann::json(value).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    case Secrecy::none: {
+      std::string quoted;
+      append_json_string(quoted, value);
+      out << quoted;
       return;
+    }
     case Secrecy::token:
       out << redact_token(value);
       return;
@@ -1140,8 +1645,10 @@ inline void print_value(std::ostream& out, bool value, Secrecy) {
   out << (value ? "true" : "false");
 }
 
-inline void print_value(std::ostream& out, const std::vector<nlohmann::json>& value, Secrecy) {
-  out << nlohmann::json(value).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+// A template only so that programs that never print a meeting scope do not compile dump().
+template <class Json>
+void print_value(std::ostream& out, const std::vector<Json>& value, Secrecy) {
+  out << Json(value).dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
 template <class M, enable_if_model<M> = 0>
@@ -1258,13 +1765,10 @@ inline ApiError status_error(const Operation& op, HttpResponse response,
   error.operation = op.name;
   error.message = std::string(op.name) + ": server answered " + std::to_string(response.status);
 
-  std::string ignored;
-  if (auto json = parse_json(response.body, ignored)) {
-    Error body;
-    if (!decode_model(*json, body) && body.message && !body.message->empty()) {
-      error.message += ": " + scrub(printable(*body.message, 300), secrets);
-      error.server_error = std::move(body);
-    }
+  Error body;
+  if (!decode_text(response.body, body) && body.message && !body.message->empty()) {
+    error.message += ": " + scrub(printable(*body.message, 300), secrets);
+    error.server_error = std::move(body);
   }
   if (!error.server_error && !response.reason.empty()) {
     error.message += " " + printable(response.reason, 100);
@@ -1292,14 +1796,8 @@ inline ApiError decode_error(const Operation& op, const std::string& cause,
 
 template <class Reply>
 Result<ApiResponse<Reply>> decode_reply(const Operation& op, HttpResponse response) {
-  std::string parse_problem;
-  const auto json = parse_json(response.body, parse_problem);
-  if (!json) {
-    return decode_error(op, parse_problem, std::move(response));
-  }
-
   ApiResponse<Reply> reply;
-  if (auto failure = decode_model(*json, reply.data)) {
+  if (auto failure = decode_text(response.body, reply.data)) {
     return decode_error(op, failure->text(), std::move(response));
   }
   reply.status = response.status;
@@ -1310,53 +1808,6 @@ Result<ApiResponse<Reply>> decode_reply(const Operation& op, HttpResponse respon
 // ---- text helpers
 
 inline bool is_success(int status) { return status >= 200 && status < 300; }
-
-// Deeply nested JSON would make copies and comparisons recurse; no reply of this API nests
-// deeper than a handful of levels.
-constexpr std::size_t max_json_depth = 64;
-
-inline bool nests_deeper_than(std::string_view body, std::size_t limit) {
-  std::size_t depth = 0;
-  bool in_string = false;
-  bool escaped = false;
-  for (const char c : body) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      if (++depth > limit) {
-        return true;
-      }
-    } else if ((c == '}' || c == ']') && depth > 0) {
-      --depth;
-    }
-  }
-  return false;
-}
-
-inline std::optional<nlohmann::json> parse_json(std::string_view body, std::string& error) {
-  if (body.empty()) {
-    error = "reply body is empty";
-    return std::nullopt;
-  }
-  if (nests_deeper_than(body, max_json_depth)) {
-    error = "reply nests deeper than " + std::to_string(max_json_depth) + " levels";
-    return std::nullopt;
-  }
-  auto json = nlohmann::json::parse(body, nullptr, false);
-  if (json.is_discarded()) {
-    error = "reply is not JSON";
-    return std::nullopt;
-  }
-  return json;
-}
 
 inline std::string Endpoint::authority() const {
   const bool ipv6 = host.find(':') != std::string::npos;
