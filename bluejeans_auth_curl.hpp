@@ -299,11 +299,9 @@ inline BackendResult CurlBackend::send(const HttpRequest& request) {
     }
     // curl's detail names hosts and files, not URLs; scrub the target all the same, since
     // it carries the access token.
-    std::string message = curl_easy_strerror(code);
-    if (state.error_text[0] != '\0') {
-      message += ": ";
-      message += state.error_text;
-    }
+    // The error buffer says more than curl_easy_strerror, when curl filled it in.
+    std::string message =
+        state.error_text[0] != '\0' ? state.error_text : curl_easy_strerror(code);
     message = detail::scrub(message + " (" + state.authority + ")", {request.target});
     return TransportFailure{detail::failure_kind(code), std::move(message)};
   }
