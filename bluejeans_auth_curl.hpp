@@ -226,6 +226,8 @@ inline CurlBackend::CurlBackend(const Configuration& config)
   }
   if (!config.cert_file.empty()) {
     curl_easy_setopt(curl, CURLOPT_SSLCERT, config.cert_file.c_str());
+  }
+  if (!config.key_file.empty()) {
     curl_easy_setopt(curl, CURLOPT_SSLKEY, config.key_file.c_str());
   }
 

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
@@ -67,10 +68,30 @@ struct Seen {
 
 using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
 
-// An httplib::Server on 127.0.0.1 that records every request and answers with `reply`.
+// Files made by tests/meson.build with the openssl command: self-signed certificates for
+// 127.0.0.1 (the server's) and for a client.
+struct TlsFiles {
+  std::string cert;
+  std::string key;
+};
+
+const TlsFiles server_tls{BACKEND_TEST_CERTS "/server.crt", BACKEND_TEST_CERTS "/server.key"};
+const TlsFiles client_tls{BACKEND_TEST_CERTS "/client.crt", BACKEND_TEST_CERTS "/client.key"};
+
+// An httplib::Server on 127.0.0.1 that records every request and answers with `reply`; with
+// TLS files it speaks HTTPS, and with a client CA it also asks for a client certificate.
 class LoopbackServer {
  public:
-  LoopbackServer() {
+  LoopbackServer() : LoopbackServer(std::make_unique<httplib::Server>(), "http") {}
+  explicit LoopbackServer(const TlsFiles& tls, const char* client_ca = nullptr)
+      : LoopbackServer(std::make_unique<httplib::SSLServer>(tls.cert.c_str(), tls.key.c_str(),
+                                                            client_ca),
+                       "https") {}
+
+ private:
+  LoopbackServer(std::unique_ptr<httplib::Server> server, std::string scheme)
+      : server_(std::move(server)), scheme_(std::move(scheme)) {
+    REQUIRE(server_->is_valid());
     const auto record = [this](const httplib::Request& request, httplib::Response& response) {
       Handler reply;
       {
@@ -81,19 +102,20 @@ class LoopbackServer {
       }
       reply(request, response);
     };
-    server_.set_tcp_nodelay(true);
-    server_.Get(".*", record);
-    server_.Post(".*", record);
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    for (int i = 0; i < 500 && !server_.is_running(); ++i) {
+    server_->set_tcp_nodelay(true);
+    server_->Get(".*", record);
+    server_->Post(".*", record);
+    port_ = server_->bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_->listen_after_bind(); });
+    for (int i = 0; i < 500 && !server_->is_running(); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
   }
 
+ public:
   ~LoopbackServer() {
     release_stalled();
-    server_.stop();
+    server_->stop();
     thread_.join();
   }
 
@@ -101,7 +123,7 @@ class LoopbackServer {
   LoopbackServer& operator=(const LoopbackServer&) = delete;
 
   int port() const { return port_; }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string url() const { return scheme_ + "://127.0.0.1:" + std::to_string(port_); }
 
   void reply(Handler handler) {
     const std::lock_guard<std::mutex> lock(mutex_);
@@ -138,7 +160,8 @@ class LoopbackServer {
     released_.notify_all();
   }
 
-  httplib::Server server_;
+  std::unique_ptr<httplib::Server> server_;
+  std::string scheme_;
   int port_ = -1;
   std::thread thread_;
   mutable std::mutex mutex_;
@@ -465,4 +488,57 @@ TEST_CASE_TEMPLATE("an unusable host is a transport failure, not a crash", Backe
 
   REQUIRE(std::holds_alternative<bj::TransportFailure>(outcome));
   CHECK(std::get<bj::TransportFailure>(outcome).message == "the configured host is not usable");
+}
+
+TEST_CASE_TEMPLATE("a self-signed server is trusted only when ssl_ca_cert names it", Backend,
+                   BACKENDS) {
+  LoopbackServer server(server_tls);
+  server.reply_json(200, R"({"user":11})");
+  auto config = config_for(server.url());
+
+  SUBCASE("refused by default, before any request is sent") {
+    bj::AuthenticationApi<Backend> api(config);
+    const auto error = error_of([&] { (void)api.get_token_info(); });
+    CHECK(error.transport_failure == bj::TransportFailureKind::tls);
+    CHECK(error.message.rfind("get_token_info: TLS failure: ", 0) == 0);
+    CHECK(server.seen().empty());
+  }
+  SUBCASE("accepted with the certificate as ssl_ca_cert") {
+    config.ssl_ca_cert = server_tls.cert;
+    bj::AuthenticationApi<Backend> api(config);
+    CHECK(api.get_token_info().user == 11);
+  }
+  SUBCASE("accepted with verify_ssl off") {
+    config.verify_ssl = false;
+    bj::AuthenticationApi<Backend> api(config);
+    CHECK(api.get_token_info().user == 11);
+  }
+  SUBCASE("refused when ssl_ca_cert names another certificate") {
+    config.ssl_ca_cert = client_tls.cert;
+    bj::AuthenticationApi<Backend> api(config);
+    const auto error = error_of([&] { (void)api.get_token_info(); });
+    CHECK(error.transport_failure == bj::TransportFailureKind::tls);
+    CHECK(server.seen().empty());
+  }
+}
+
+TEST_CASE_TEMPLATE("a server that asks for a client certificate gets cert_file", Backend,
+                   BACKENDS) {
+  LoopbackServer server(server_tls, client_tls.cert.c_str());
+  server.reply_json(200, R"({"user":12})");
+  auto config = config_for(server.url());
+  config.ssl_ca_cert = server_tls.cert;
+
+  SUBCASE("the call succeeds with the certificate and its key") {
+    config.cert_file = client_tls.cert;
+    config.key_file = client_tls.key;
+    bj::AuthenticationApi<Backend> api(config);
+    CHECK(api.get_token_info().user == 12);
+  }
+  SUBCASE("the call fails without one, and no request arrives") {
+    bj::AuthenticationApi<Backend> api(config);
+    const auto error = error_of([&] { (void)api.get_token_info(); });
+    CHECK(error.kind == bj::ErrorKind::transport);
+    CHECK(server.seen().empty());
+  }
 }
