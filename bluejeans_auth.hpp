@@ -1355,7 +1355,7 @@ class ModelDecoder {
   bool end_array() { return close(); }
   bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) {
     if (!failure) {
-      failure = DecodeFailure{"", "not JSON"};
+      failure = DecodeFailure{"", "reply is not JSON"};
     }
     return false;
   }
@@ -1596,7 +1596,7 @@ std::optional<DecodeFailure> decode_model(const nlohmann::json& json, M& model) 
 template <class M>
 std::optional<DecodeFailure> decode_text(std::string_view text, M& model) {
   if (text.empty()) {
-    return DecodeFailure{"", "empty body"};
+    return DecodeFailure{"", "reply body is empty"};
   }
   ModelDecoder decoder(model);
 
