@@ -112,7 +112,8 @@ struct Settings {
   std::string partition_name = "emulator";
   std::vector<ClientAccount> clients{{"emulator-client", "emulator-client-secret", 1001, 1002}};
   std::vector<UserAccount> users{{"alice", "alice-password", 2001}};
-  std::vector<MeetingRoom> meetings{{"111222333", "1234", "5678", 3001, 2001}};
+  std::vector<MeetingRoom> meetings{
+      {"111222333", "moderator-1234", "attendee-5678", 3001, 2001}};
 
   Clock clock = [] { return std::chrono::steady_clock::now(); };
   LogSink log;
@@ -519,6 +520,12 @@ inline Emulator::Emulator(Settings settings) : settings_(std::move(settings)) {
                              " and key " + settings_.tls_key);
   }
 
+  // httplib's default sets SO_REUSEPORT, which would let a second emulator share a busy port
+  // and split the requests between the two; SO_REUSEADDR alone makes that bind fail.
+  server_->set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const void*>(&yes), sizeof(yes));
+  });
   server_->set_payload_max_length(64 * 1024);
   server_->set_keep_alive_timeout(2);
   install_routes();
