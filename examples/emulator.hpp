@@ -56,8 +56,8 @@ enum class FaultKind {
 };
 
 inline constexpr std::array<FaultKind, 6> all_fault_kinds{
-    FaultKind::status,   FaultKind::latency, FaultKind::not_json,
-    FaultKind::wrong_shape, FaultKind::drop, FaultKind::expired_token};
+    FaultKind::status,      FaultKind::latency, FaultKind::not_json,
+    FaultKind::wrong_shape, FaultKind::drop,    FaultKind::expired_token};
 
 /// One scripted fault. Written as text: "503", "429,retry-after=2", "latency=200",
 /// "not-json", "wrong-shape", "drop", "expired-token".
@@ -155,7 +155,8 @@ class Emulator {
   std::string url() const;
   const Settings& settings() const noexcept { return settings_; }
 
-  /// Stops serving and joins the server thread; safe to call more than once.
+  /// Stops serving and joins the server thread; safe to call more than once. Takes up to a
+  /// second while a client holds an idle keep-alive connection.
   void stop();
 
   /// Queues faults that the next requests of op are served, in order.
@@ -527,7 +528,9 @@ inline Emulator::Emulator(Settings settings) : settings_(std::move(settings)) {
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const void*>(&yes), sizeof(yes));
   });
   server_->set_payload_max_length(64 * 1024);
-  server_->set_keep_alive_timeout(2);
+  // httplib 0.11 lets an idle keep-alive connection hold stop() until this timeout ends.
+  server_->set_keep_alive_timeout(1);
+  server_->set_read_timeout(std::chrono::seconds(2));
   install_routes();
 
   port_ = settings_.port == 0 ? server_->bind_to_any_port(settings_.host)
