@@ -99,6 +99,20 @@ int exit_code_for(const bj::ApiError& error) {
   return exit_bad_reply;
 }
 
+const char* exception_name(bj::ErrorKind kind) {
+  switch (kind) {
+    case bj::ErrorKind::request:
+      return "RequestError";
+    case bj::ErrorKind::transport:
+      return "TransportError";
+    case bj::ErrorKind::http_status:
+      return "HttpError";
+    case bj::ErrorKind::decode:
+      break;
+  }
+  return "DecodeError";
+}
+
 // Prints a reply as the API's JSON, or only its access token; the exit code.
 template <class Reply>
 int report(const bj::Result<Reply>& result, bool token_only) {
@@ -195,8 +209,7 @@ int run_demo() {
       const bj::GrantMeeting grant =
           api.get_token_by_meeting({"meeting_passcode", room.meeting_numeric_id, passcode});
       const auto& meeting = grant.scope.value().meeting.value();
-      std::cout << "   with the " << role << " passcode: access token "
-                << redacted(grant.access_token) << ", " << describe_expiry(grant.expires_in)
+      std::cout << "   " << role << " passcode: access token " << redacted(grant.access_token)
                 << ", isModerator " << (meeting.is_moderator.value_or(false) ? "true" : "false")
                 << '\n';
     }
@@ -215,15 +228,16 @@ int run_demo() {
                                        client.client_secret};
   for (int attempt = 1; attempt <= 3; ++attempt) {
     const auto result = api.try_get_token_by_client(request);
-    std::cout << "   attempt " << attempt << ": ";
+    std::cout << "   attempt " << attempt;
     if (result) {
-      std::cout << "access token " << redacted(result.value().access_token) << '\n';
+      std::cout << " succeeds: access token " << redacted(result.value().access_token) << '\n';
       continue;
     }
     const bj::ApiError& error = result.error();
-    std::cout << "error (exit code " << exit_code_for(error) << "): " << error.message << '\n';
+    std::cout << " fails with " << exception_name(error.kind) << " (exit code "
+              << exit_code_for(error) << " in bluejeans-auth):\n     " << error.message << '\n';
     if (const auto retry = error.headers.find("Retry-After"); retry != error.headers.end()) {
-      std::cout << "              Retry-After: " << retry->second << " s\n";
+      std::cout << "     Retry-After: " << retry->second << " s\n";
     }
   }
   std::cout << "   faults served: " << emulator.faults_served() << '\n';
