@@ -132,8 +132,8 @@ Fault parse_fault(std::string_view spec);
 /// "OP:SPEC", as the emulator program's --fault takes it. @throws std::invalid_argument
 std::pair<Operation, Fault> parse_operation_fault(std::string_view text);
 
-/// Replaces the settings that a JSON configuration names; see docs/emulator.md.
-/// @throws std::invalid_argument naming the key whose value is wrong
+/// Replaces the settings that a JSON configuration names; see docs/emulator.md. A refused
+/// configuration changes nothing. @throws std::invalid_argument naming the wrong key
 void apply_config(Settings& settings, const nlohmann::json& config);
 
 /// Reads a JSON configuration file into settings. @throws std::invalid_argument
@@ -437,7 +437,9 @@ inline std::pair<Operation, Fault> parse_operation_fault(std::string_view text) 
   return {parse_operation(text.substr(0, colon)), parse_fault(text.substr(colon + 1))};
 }
 
-inline void apply_config(Settings& settings, const nlohmann::json& config) {
+inline void apply_config(Settings& target, const nlohmann::json& config) {
+  // Work on a copy, so that a refused configuration leaves the settings as they were.
+  Settings settings = target;
   if (!config.is_object()) {
     throw std::invalid_argument(std::string("config: expected an object, got ") +
                                 config.type_name());
@@ -488,6 +490,7 @@ inline void apply_config(Settings& settings, const nlohmann::json& config) {
                              config_value<std::int64_t>(j, "leaderId", at)};
         });
   }
+  target = std::move(settings);
 }
 
 inline void load_config_file(Settings& settings, const std::string& path) {

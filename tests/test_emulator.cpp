@@ -471,6 +471,9 @@ TEST_CASE("a configuration replaces the built-in accounts") {
     CHECK(message(R"({"token_lifetime": 0})") ==
           "config: token_lifetime: must be 1 to 31536000 seconds");
     CHECK(message("[]") == "config: expected an object, got array");
+    CHECK(message(R"({"token_lifetime": 5, "users": [7]})") ==
+          "config: users[0]: expected object, got number");
+    CHECK(settings.token_lifetime == std::chrono::seconds(3600));
   }
 }
 
