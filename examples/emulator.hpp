@@ -240,17 +240,11 @@ std::optional<std::string> decode_request(const std::string& body, M& request) {
   if (body.empty()) {
     return "request body is empty";
   }
-  if (auth::detail::nests_deeper_than(body, auth::detail::max_json_depth)) {
-    return "request body nests too deeply";
-  }
-  const auto json = nlohmann::json::parse(body, nullptr, false);
-  if (json.is_discarded()) {
-    return "request body is not JSON";
-  }
-  try {
-    auth::from_json(json, request);
-  } catch (const auth::DecodeError& e) {
-    return std::string("invalid request body: ") + e.what();
+  if (const auto failure = auth::detail::decode_text(body, request)) {
+    if (!nlohmann::json::accept(body)) {
+      return "request body is not JSON";
+    }
+    return "invalid request body: " + failure->text();
   }
   return auth::detail::check_request_fields(request);
 }
