@@ -1129,8 +1129,8 @@ class TokenSource {
  public:
   using Fetch = std::function<TokenGrant()>;
 
-  /// `fetch` gets a new grant, or throws; an exception that is not an ApiException reaches
-  /// the callers as a TransportError.
+  /// `fetch` gets a new grant, or throws. Callers get an ApiException as the subclass that
+  /// matches its kind, and any other exception as a TransportError.
   explicit TokenSource(Fetch fetch, TokenSourceOptions options = {});
   TokenSource(TokenSource&&) noexcept;
   TokenSource& operator=(TokenSource&&) noexcept;
@@ -1396,7 +1396,7 @@ inline std::string whole_s(std::chrono::steady_clock::duration duration) {
          " s";
 }
 
-inline std::exception_ptr token_source_error(ErrorKind kind, std::string cause) {
+inline ApiError token_source_error(ErrorKind kind, std::string cause) {
   ApiError error;
   error.kind = kind;
   error.operation = "token_source";
@@ -1404,11 +1404,7 @@ inline std::exception_ptr token_source_error(ErrorKind kind, std::string cause) 
   if (kind == ErrorKind::transport) {
     error.transport_failure = TransportFailureKind::other;
   }
-  try {
-    throw_api_error(std::move(error));
-  } catch (...) {
-    return std::current_exception();
-  }
+  return error;
 }
 
 // Longer lifetimes than a year are taken as a year, so that expiry times cannot overflow.
@@ -1443,8 +1439,8 @@ class TokenState {
   std::string served(time_point now);
   void start_refresh(time_point now);
   void refresh();
-  void finish_refresh(std::optional<TokenGrant> grant, std::exception_ptr error);
-  std::exception_ptr check_grant(const TokenGrant& grant) const;
+  void finish_refresh(std::optional<TokenGrant> grant, std::optional<ApiError> error);
+  static std::optional<ApiError> check_grant(const TokenGrant& grant);
 
   template <class MakeLine>
   void log(LogLevel level, MakeLine&& make_line) const {
@@ -1464,7 +1460,9 @@ class TokenState {
   time_point refresh_at_;
   bool refreshing_ = false;
   std::uint64_t generation_ = 0;  // refreshes finished so far
-  std::exception_ptr last_error_;  // of the last refresh, if it failed
+  // The last refresh's failure. Each waiter throws an exception of its own made from it, so
+  // that no exception object is shared between threads.
+  std::optional<ApiError> last_error_;
   time_point retry_at_;            // no refresh starts before this after a failure
   int failures_ = 0;               // failed refreshes in a row
   bool served_logged_ = false;     // the current failure's "serving" line has been written
@@ -1485,7 +1483,7 @@ inline std::string TokenState::access_token(std::optional<time_point> deadline) 
       if (valid_at(now)) {
         return served(now);
       }
-      std::rethrow_exception(last_error_);
+      throw_api_error(*last_error_);
     } else {
       start_refresh(now);
     }
@@ -1512,7 +1510,7 @@ inline std::string TokenState::access_token(std::optional<time_point> deadline) 
       if (valid_at(now)) {
         return served(now);
       }
-      std::rethrow_exception(last_error_);
+      throw_api_error(*last_error_);
     }
     if (valid_at(now)) {
       return *token_;
@@ -1548,23 +1546,26 @@ inline void TokenState::start_refresh(time_point now) {
 
 inline void TokenState::refresh() {
   std::optional<TokenGrant> grant;
-  std::exception_ptr error;
+  std::optional<ApiError> error;
   try {
     grant = fetch_();
     error = check_grant(*grant);
-  } catch (const ApiException&) {
-    error = std::current_exception();
+  } catch (const ApiException& e) {
+    error = e.error();
   } catch (const std::exception& e) {
-    error = token_source_error(ErrorKind::transport,
-                               std::string("the token callable threw: ") + printable(e.what(), 300));
+    error = token_source_error(ErrorKind::transport, std::string("the token callable threw: ") +
+                                                         printable(e.what(), 300));
   } catch (...) {
     error = token_source_error(ErrorKind::transport,
                                "the token callable threw a non-standard value");
   }
-  finish_refresh(error ? std::nullopt : std::move(grant), error);
+  if (error) {
+    grant.reset();
+  }
+  finish_refresh(std::move(grant), std::move(error));
 }
 
-inline std::exception_ptr TokenState::check_grant(const TokenGrant& grant) const {
+inline std::optional<ApiError> TokenState::check_grant(const TokenGrant& grant) {
   if (!grant.access_token || grant.access_token->empty()) {
     return token_source_error(ErrorKind::decode, "the grant has no access_token");
   }
@@ -1574,11 +1575,11 @@ inline std::exception_ptr TokenState::check_grant(const TokenGrant& grant) const
   if (*grant.expires_in <= 0) {
     return token_source_error(ErrorKind::decode, "the grant's expires_in is not positive");
   }
-  return nullptr;
+  return std::nullopt;
 }
 
 inline void TokenState::finish_refresh(std::optional<TokenGrant> grant,
-                                       std::exception_ptr error) {
+                                       std::optional<ApiError> error) {
   const std::lock_guard<std::mutex> guard(mutex_);
   // Expiry counts from the moment the reply arrived, on the source's monotonic clock.
   const auto now = options_.clock->now();
@@ -1587,7 +1588,7 @@ inline void TokenState::finish_refresh(std::optional<TokenGrant> grant,
     token_ = std::move(*grant->access_token);
     expires_at_ = now + lifetime;
     refresh_at_ = expires_at_ - refresh_margin(options_, lifetime);
-    last_error_ = nullptr;
+    last_error_.reset();
     failures_ = 0;
     log(LogLevel::info, [&] {
       return "acquired token " + redact_token(*token_) + ", valid for " + whole_s(lifetime) +
@@ -1602,29 +1603,20 @@ inline void TokenState::finish_refresh(std::optional<TokenGrant> grant,
     backoff = std::min(backoff, options_.max_failure_backoff);
 
     // A Retry-After on the failure stretches the wait, up to the same cap.
-    try {
-      std::rethrow_exception(error);
-    } catch (const ApiException& e) {
-      const auto header = e.headers().find("Retry-After");
-      if (header != e.headers().end()) {
-        if (const auto asked = parse_retry_after(header->second, std::chrono::system_clock::now())) {
-          backoff = std::max(backoff, std::min(*asked, options_.max_failure_backoff));
-        }
+    const auto header = error->headers.find("Retry-After");
+    if (header != error->headers.end()) {
+      if (const auto asked =
+              parse_retry_after(header->second, std::chrono::system_clock::now())) {
+        backoff = std::max(backoff, std::min(*asked, options_.max_failure_backoff));
       }
     }
 
-    last_error_ = error;
+    last_error_ = std::move(error);
     ++failures_;
     retry_at_ = now + backoff;
     served_logged_ = false;
     log(LogLevel::warning, [&] {
-      std::string what = "refresh failed";
-      try {
-        std::rethrow_exception(error);
-      } catch (const std::exception& e) {
-        what += std::string(": ") + e.what();
-      }
-      return what + "; next attempt in " + whole_ms(backoff);
+      return "refresh failed: " + last_error_->message + "; next attempt in " + whole_ms(backoff);
     });
   }
 
@@ -1640,7 +1632,7 @@ inline void TokenState::invalidate() {
                   : std::string("invalidated, no token held");
   });
   token_.reset();
-  last_error_ = nullptr;
+  last_error_.reset();
   failures_ = 0;
   retry_at_ = time_point();
 }

@@ -32,9 +32,10 @@ class LoopbackTokenServer {
   };
 
   explicit LoopbackTokenServer(int lifetime) : lifetime_(lifetime) {
-    server_.Post("/oauth2/token", [this](const httplib::Request& request, httplib::Response& reply) {
-      answer(request, reply);
-    });
+    server_.Post("/oauth2/token",
+                 [this](const httplib::Request& request, httplib::Response& reply) {
+                   answer(request, reply);
+                 });
     port_ = server_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { server_.listen_after_bind(); });
   }
