@@ -41,6 +41,7 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <thread>
 #include <tuple>
 #include <type_traits>
@@ -1132,6 +1133,7 @@ class TokenSource {
   /// `fetch` gets a new grant, or throws. Callers get an ApiException as the subclass that
   /// matches its kind, and any other exception as a TransportError.
   explicit TokenSource(Fetch fetch, TokenSourceOptions options = {});
+  /// A moved-from source may only be destroyed or assigned to.
   TokenSource(TokenSource&&) noexcept;
   TokenSource& operator=(TokenSource&&) noexcept;
   ~TokenSource();
@@ -1540,7 +1542,12 @@ inline void TokenState::start_refresh(time_point now) {
   if (worker_.joinable()) {
     worker_.join();
   }
-  worker_ = std::thread([this] { refresh(); });
+  try {
+    worker_ = std::thread([this] { refresh(); });
+  } catch (const std::system_error& e) {
+    throw_api_error(token_source_error(ErrorKind::transport,
+                                       std::string("could not start a refresh: ") + e.what()));
+  }
   refreshing_ = true;
 }
 
