@@ -25,6 +25,7 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
@@ -33,11 +34,15 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <ostream>
+#include <random>
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <system_error>
+#include <thread>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -522,6 +527,27 @@ enum class LogLevel { debug, info, warning, error };
 /// Receives each log line, already prefixed "bluejeans-auth: ". Never sees a whole secret.
 using LogCallback = std::function<void(LogLevel, std::string_view)>;
 
+/// When and how often a failed call is tried again. Retried: connect failures, timeouts,
+/// broken reads and writes (a grant is safe to repeat: each one issues a new token and leaves
+/// earlier ones valid), and the statuses 408, 429, 500, 502, 503 and 504. Never retried: TLS
+/// failures, oversized replies, undecodable replies and every other status, above all 401 and
+/// 403, where a retried password or passcode could lock an account out.
+struct RetryPolicy {
+  int max_attempts = 4;  // tries in all, the first one included; 1 turns retrying off
+  std::chrono::milliseconds initial_backoff = std::chrono::milliseconds(250);
+  std::chrono::milliseconds max_backoff = std::chrono::seconds(8);  // the cap on one wait
+  double multiplier = 2.0;  // how the ceiling of the wait grows from one try to the next
+  /// No try starts later than this after the first one; zero for no deadline.
+  std::chrono::milliseconds deadline = std::chrono::seconds(30);
+
+  // Seams for tests, each left empty for the real thing. They are called on the thread that
+  // makes the call, so they must be safe to call from several threads at once.
+  std::function<double()> random;                        // uniform in [0, 1), for the jitter
+  std::function<void(std::chrono::milliseconds)> sleep;  // the wait before a retry
+  std::function<std::chrono::steady_clock::time_point()> now;         // measures the deadline
+  std::function<std::chrono::system_clock::time_point()> wall_clock;  // reads Retry-After dates
+};
+
 /// Everything an API object and its backend need to know. A plain value: copy it freely.
 struct Configuration {
   /// Base URL, scheme and host with an optional port and base path.
@@ -550,6 +576,8 @@ struct Configuration {
 
   LogLevel log_level = LogLevel::info;  // lines below this level are not even formatted
   LogCallback log;                      // logging is off until this is set
+
+  RetryPolicy retry;  // applies to all four operations
 };
 
 namespace detail {
@@ -676,6 +704,14 @@ std::string encode_body(const M& request);
 
 template <class Reply>
 Result<ApiResponse<Reply>> decode_reply(const Operation& op, HttpResponse response);
+
+// The wait before the next try, or nullopt when the outcome of try number `attempt` is final.
+std::optional<std::chrono::milliseconds> retry_delay(
+    const RetryPolicy& policy, const BackendResult& outcome, int attempt,
+    std::chrono::steady_clock::time_point first_try);
+std::chrono::steady_clock::time_point retry_now(const RetryPolicy& policy);
+void retry_sleep(const RetryPolicy& policy, std::chrono::milliseconds delay);
+std::string describe_outcome(const BackendResult& outcome);
 
 }  // namespace detail
 
@@ -835,7 +871,7 @@ class AuthenticationApi {
     http.headers.insert(common_headers_.begin(), common_headers_.end());
 
     const auto started = std::chrono::steady_clock::now();
-    BackendResult outcome = send_guarded(http);
+    BackendResult outcome = send_with_retries(op, http);
     log_exchange(op, http, outcome, started);
 
     if (auto* failure = std::get_if<TransportFailure>(&outcome)) {
@@ -850,6 +886,26 @@ class AuthenticationApi {
       logged(decoded.error());
     }
     return decoded;
+  }
+
+  // Sends again, after a wait, while the failure may pass on its own and config_.retry allows.
+  BackendResult send_with_retries(const detail::Operation& op, const HttpRequest& http) {
+    const RetryPolicy& policy = config_.retry;
+    const auto first_try = detail::retry_now(policy);
+    for (int attempt = 1;; ++attempt) {
+      BackendResult outcome = send_guarded(http);
+      const auto delay = detail::retry_delay(policy, outcome, attempt, first_try);
+      if (!delay) {
+        return outcome;
+      }
+
+      detail::Logger(config_).write(LogLevel::info, [&] {
+        return std::string(op.name) + ": " + detail::describe_outcome(outcome) + "; retrying in " +
+               std::to_string(delay->count()) + " ms (attempt " + std::to_string(attempt + 1) +
+               " of " + std::to_string(policy.max_attempts) + ")";
+      });
+      detail::retry_sleep(policy, *delay);
+    }
   }
 
   // A backend that throws is treated as one that reported a transport failure.
@@ -968,6 +1024,697 @@ class AuthenticationApi {
 };
 
 #undef BLUEJEANS_AUTH_DEFAULT_BACKEND
+
+// ---------------------------------------------------------------------------------------------
+// 7. Token lifecycle
+// ---------------------------------------------------------------------------------------------
+
+/// No token arrived before the deadline given to TokenSource::access_token. It is a
+/// TransportError whose transport_failure is TransportFailureKind::timeout, so code that
+/// already handles timeouts handles it too.
+class DeadlineExceeded : public TransportError {
+ public:
+  using TransportError::TransportError;
+};
+
+/// The time a TokenSource runs on: std::chrono::steady_clock unless a test brings its own.
+class TokenClock {
+ public:
+  using time_point = std::chrono::steady_clock::time_point;
+
+  virtual ~TokenClock() = default;
+  virtual time_point now() = 0;
+
+  /// Blocks on cv, which lock guards, until it is notified or this clock reaches deadline
+  /// (time_point::max() for never). May return early: callers check their condition again.
+  virtual void wait_until(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
+                          time_point deadline) = 0;
+};
+
+/// The default clock: std::chrono::steady_clock.
+class SteadyTokenClock final : public TokenClock {
+ public:
+  time_point now() override { return std::chrono::steady_clock::now(); }
+
+  void wait_until(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
+                  time_point deadline) override {
+    if (deadline == time_point::max()) {
+      cv.wait(lock);
+    } else {
+      cv.wait_until(lock, deadline);
+    }
+  }
+};
+
+/// A clock that moves only when told to, so that a test runs an hour of token life in a
+/// millisecond. advance() wakes every TokenSource waiting on the clock; do not call it while
+/// a TokenSource that uses the clock is being destroyed, or from its log callback.
+class ManualClock final : public TokenClock {
+ public:
+  explicit ManualClock(time_point start = time_point() + std::chrono::hours(24)) : now_(start) {}
+
+  time_point now() override {
+    const std::lock_guard<std::mutex> guard(mutex_);
+    return now_;
+  }
+
+  void advance(std::chrono::steady_clock::duration step);
+
+  void wait_until(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
+                  time_point deadline) override;
+
+ private:
+  struct Waiter {
+    std::mutex* mutex;
+    std::condition_variable* cv;
+  };
+
+  std::mutex mutex_;
+  time_point now_;
+  std::vector<Waiter> waiters_;  // one entry per thread blocked in wait_until
+};
+
+/// What a token callable reports: the two fields of a grant that a TokenSource needs.
+struct TokenGrant {
+  std::optional<std::string> access_token;
+  std::optional<std::int64_t> expires_in;  // seconds from the moment the reply arrived
+};
+
+/// When a TokenSource refreshes, how long it waits after a failed refresh, and where it logs.
+struct TokenSourceOptions {
+  /// The refresh margin is this share of the token's lifetime, held between min_margin and
+  /// max_margin and never more than half the lifetime: a one-hour token is refreshed five
+  /// minutes before it expires, a ten-minute token one minute before.
+  double margin_fraction = 0.1;
+  std::chrono::seconds min_margin = std::chrono::seconds(20);
+  std::chrono::seconds max_margin = std::chrono::minutes(5);
+
+  /// The wait after a failed refresh before the next one, doubled for each failure in a row
+  /// up to max_failure_backoff, and stretched to a Retry-After the failure carried.
+  std::chrono::milliseconds failure_backoff = std::chrono::seconds(1);
+  std::chrono::milliseconds max_failure_backoff = std::chrono::seconds(30);
+
+  std::shared_ptr<TokenClock> clock;  // a SteadyTokenClock when empty
+
+  /// Lifecycle events go here; when empty, make_token_source(api, ...) uses the API's
+  /// Configuration::log and log_level. Called with the source's lock held: it must not call
+  /// back into the source.
+  LogCallback log;
+  LogLevel log_level = LogLevel::info;
+};
+
+/// The refresh margin TokenSource uses for a token that lives `lifetime`.
+std::chrono::milliseconds refresh_margin(const TokenSourceOptions& options,
+                                         std::chrono::seconds lifetime);
+
+namespace detail {
+class TokenState;
+}  // namespace detail
+
+/// A thread-safe source of a valid access token. It asks for a new token ahead of expiry,
+/// sends one request however many threads ask at once, keeps serving the current token while
+/// a refresh fails, and backs off between failed refreshes. Refreshes run on a thread of the
+/// source's own; the destructor waits for one in flight.
+class TokenSource {
+ public:
+  using Fetch = std::function<TokenGrant()>;
+
+  /// `fetch` gets a new grant, or throws. Callers get an ApiException as the subclass that
+  /// matches its kind, and any other exception as a TransportError.
+  explicit TokenSource(Fetch fetch, TokenSourceOptions options = {});
+  /// A moved-from source may only be destroyed or assigned to.
+  TokenSource(TokenSource&&) noexcept;
+  TokenSource& operator=(TokenSource&&) noexcept;
+  ~TokenSource();
+
+  /// A token valid for at least the refresh margin, or, while refreshes fail, the current one
+  /// for as long as it is valid. Waits for a refresh in flight.
+  /// @throws ApiException the refresh failed and no valid token remains
+  std::string access_token();
+
+  /// As access_token(), waiting no later than `deadline` on the source's clock; at the
+  /// deadline it returns the current token if one is still valid.
+  /// @throws DeadlineExceeded no valid token by the deadline; ApiException as above
+  std::string access_token(std::chrono::steady_clock::time_point deadline);
+
+  /// Drops the current token, after a 401 elsewhere say: the next call fetches a new one,
+  /// without waiting for a backoff.
+  void invalidate();
+
+ private:
+  std::unique_ptr<detail::TokenState> state_;
+};
+
+namespace detail {
+
+template <class Grant>
+TokenGrant to_token_grant(const Grant& grant) {
+  return TokenGrant{grant.access_token, grant.expires_in};
+}
+
+template <class Api>
+GrantClient request_grant(Api& api, const GrantRequestClient& request) {
+  return api.get_token_by_client(request);
+}
+
+template <class Api>
+GrantPassword request_grant(Api& api, const GrantRequestPassword& request) {
+  return api.get_token_by_password(request);
+}
+
+template <class Api>
+GrantMeeting request_grant(Api& api, const GrantRequestMeeting& request) {
+  return api.get_token_by_meeting(request);
+}
+
+}  // namespace detail
+
+/// A TokenSource for one of the three grants. It keeps a reference to `api`, which must
+/// outlive it, and a copy of `request`.
+template <class Backend, class GrantRequest,
+          class = typename detail::GrantTraits<GrantRequest>::Reply>
+TokenSource make_token_source(AuthenticationApi<Backend>& api, GrantRequest request,
+                              TokenSourceOptions options = {}) {
+  if (!options.log) {
+    options.log = api.configuration().log;
+    options.log_level = api.configuration().log_level;
+  }
+  return TokenSource(
+      [&api, request = std::move(request)] {
+        return detail::to_token_grant(detail::request_grant(api, request));
+      },
+      std::move(options));
+}
+
+/// A TokenSource for a flow of the caller's own: `fetch()` returns a grant (any type with
+/// optional access_token and expires_in members, such as GrantClient or TokenGrant).
+template <class Fetch, class = decltype(std::declval<Fetch&>()().access_token)>
+TokenSource make_token_source(Fetch fetch, TokenSourceOptions options = {}) {
+  return TokenSource(
+      [fetch = std::move(fetch)]() mutable { return detail::to_token_grant(fetch()); },
+      std::move(options));
+}
+
+// ---- implementation of the retry policy and the token source
+
+namespace detail {
+
+const char* describe_failure(TransportFailureKind kind);
+
+inline bool is_retryable(const BackendResult& outcome) {
+  if (const auto* failure = std::get_if<TransportFailure>(&outcome)) {
+    switch (failure->kind) {
+      case TransportFailureKind::connect:
+      case TransportFailureKind::timeout:
+      case TransportFailureKind::read:
+      case TransportFailureKind::write:
+        return true;
+      default:
+        return false;
+    }
+  }
+  const int status = std::get<HttpResponse>(outcome).status;
+  return status == 408 || status == 429 || status == 500 || status == 502 || status == 503 ||
+         status == 504;
+}
+
+inline bool is_leap_year(std::int64_t year) {
+  return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+}
+
+// Leap years from year 1 up to and including `year`.
+inline std::int64_t leap_years_through(std::int64_t year) {
+  return year / 4 - year / 100 + year / 400;
+}
+
+// An IMF-fixdate, the form HTTP senders must use: "Sun, 06 Nov 1994 08:49:37 GMT".
+inline std::optional<std::chrono::system_clock::time_point> parse_http_date(
+    std::string_view text) {
+  if (text.size() != 29 || text.substr(3, 2) != ", " || text[7] != ' ' || text[11] != ' ' ||
+      text[16] != ' ' || text[19] != ':' || text[22] != ':' || text.substr(25) != " GMT") {
+    return std::nullopt;
+  }
+  const auto number = [&](std::size_t at, std::size_t length) {
+    int value = 0;
+    for (std::size_t i = at; i < at + length; ++i) {
+      if (text[i] < '0' || text[i] > '9') {
+        return -1;
+      }
+      value = value * 10 + (text[i] - '0');
+    }
+    return value;
+  };
+  const int day = number(5, 2);
+  const int year = number(12, 4);
+  const int hour = number(17, 2);
+  const int minute = number(20, 2);
+  const int second = number(23, 2);
+  constexpr std::string_view months = "JanFebMarAprMayJunJulAugSepOctNovDec";
+  const auto month_at = months.find(text.substr(8, 3));
+  if (month_at == std::string_view::npos || month_at % 3 != 0 || year < 1970 || hour < 0 ||
+      hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 60) {
+    return std::nullopt;
+  }
+
+  const int month = static_cast<int>(month_at / 3);  // 0 for January
+  static constexpr int month_days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  static constexpr int days_before_month[] = {0,   31,  59,  90,  120, 151,
+                                              181, 212, 243, 273, 304, 334};
+  const bool leap = is_leap_year(year);
+  if (day < 1 || day > month_days[month] + (month == 1 && leap ? 1 : 0)) {
+    return std::nullopt;
+  }
+
+  const std::int64_t days = 365 * std::int64_t{year - 1970} + leap_years_through(year - 1) -
+                            leap_years_through(1969) + days_before_month[month] +
+                            (month > 1 && leap ? 1 : 0) + (day - 1);
+  const std::int64_t seconds = ((days * 24 + hour) * 60 + minute) * 60 + second;
+  return std::chrono::system_clock::time_point(std::chrono::seconds(seconds));
+}
+
+// A Retry-After value, delay-seconds or an HTTP-date, as a wait from `now`.
+inline std::optional<std::chrono::milliseconds> parse_retry_after(
+    std::string_view text, std::chrono::system_clock::time_point now) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) {
+    text.remove_prefix(1);
+  }
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) {
+    text.remove_suffix(1);
+  }
+  if (text.empty()) {
+    return std::nullopt;
+  }
+
+  if (std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    // Past nine digits the wait is longer than any cap; a day stands for all of them.
+    if (text.size() > 9) {
+      return std::chrono::hours(24);
+    }
+    return std::chrono::seconds(std::stol(std::string(text)));
+  }
+  const auto date = parse_http_date(text);
+  if (!date) {
+    return std::nullopt;
+  }
+  if (*date <= now) {
+    return std::chrono::milliseconds(0);
+  }
+  return std::chrono::ceil<std::chrono::milliseconds>(*date - now);
+}
+
+inline double default_random() {
+  thread_local std::mt19937_64 engine{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0.0, 1.0)(engine);
+}
+
+// Full jitter: a wait drawn uniformly below a ceiling that grows with each try, up to the cap.
+inline std::chrono::milliseconds jittered_backoff(const RetryPolicy& policy, int attempt) {
+  const double cap = static_cast<double>(std::max<std::int64_t>(policy.max_backoff.count(), 0));
+  double ceiling = static_cast<double>(policy.initial_backoff.count());
+  for (int i = 1; i < attempt && ceiling < cap; ++i) {
+    ceiling *= policy.multiplier;
+  }
+  if (!(ceiling >= 0.0)) {
+    ceiling = 0.0;
+  }
+  ceiling = std::min(ceiling, cap);
+
+  double random = policy.random ? policy.random() : default_random();
+  if (!(random >= 0.0)) {
+    random = 0.0;
+  }
+  random = std::min(random, 1.0);
+  return std::chrono::milliseconds(static_cast<std::int64_t>(random * ceiling));
+}
+
+inline std::chrono::steady_clock::time_point retry_now(const RetryPolicy& policy) {
+  return policy.now ? policy.now() : std::chrono::steady_clock::now();
+}
+
+inline void retry_sleep(const RetryPolicy& policy, std::chrono::milliseconds delay) {
+  if (policy.sleep) {
+    policy.sleep(delay);
+  } else {
+    std::this_thread::sleep_for(delay);
+  }
+}
+
+inline std::optional<std::chrono::milliseconds> retry_delay(
+    const RetryPolicy& policy, const BackendResult& outcome, int attempt,
+    std::chrono::steady_clock::time_point first_try) {
+  if (attempt >= policy.max_attempts || !is_retryable(outcome)) {
+    return std::nullopt;
+  }
+
+  std::optional<std::chrono::milliseconds> delay;
+  if (const auto* response = std::get_if<HttpResponse>(&outcome)) {
+    const auto header = response->headers.find("Retry-After");
+    if (header != response->headers.end()) {
+      const auto wall_now =
+          policy.wall_clock ? policy.wall_clock() : std::chrono::system_clock::now();
+      delay = parse_retry_after(header->second, wall_now);
+      // The server asks for more patience than the policy has: its answer stands.
+      if (delay && *delay > policy.max_backoff) {
+        return std::nullopt;
+      }
+    }
+  }
+  if (!delay) {
+    delay = jittered_backoff(policy, attempt);
+  }
+
+  if (policy.deadline.count() > 0 &&
+      retry_now(policy) + *delay - first_try > policy.deadline) {
+    return std::nullopt;
+  }
+  return delay;
+}
+
+inline std::string describe_outcome(const BackendResult& outcome) {
+  if (const auto* failure = std::get_if<TransportFailure>(&outcome)) {
+    return describe_failure(failure->kind);
+  }
+  return "server answered " + std::to_string(std::get<HttpResponse>(outcome).status);
+}
+
+inline std::string whole_ms(std::chrono::steady_clock::duration duration) {
+  return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(duration).count()) +
+         " ms";
+}
+
+inline std::string whole_s(std::chrono::steady_clock::duration duration) {
+  return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(duration).count()) +
+         " s";
+}
+
+inline ApiError token_source_error(ErrorKind kind, std::string cause) {
+  ApiError error;
+  error.kind = kind;
+  error.operation = "token_source";
+  error.message = "token_source: " + std::move(cause);
+  if (kind == ErrorKind::transport) {
+    error.transport_failure = TransportFailureKind::other;
+  }
+  return error;
+}
+
+// Longer lifetimes than a year are taken as a year, so that expiry times cannot overflow.
+constexpr std::int64_t max_token_lifetime_s = 365 * 24 * 3600;
+
+// The shared state behind a TokenSource. Every member below mutex_ is guarded by it.
+class TokenState {
+ public:
+  using time_point = std::chrono::steady_clock::time_point;
+
+  TokenState(TokenSource::Fetch fetch, TokenSourceOptions options)
+      : fetch_(std::move(fetch)), options_(std::move(options)) {
+    if (!options_.clock) {
+      options_.clock = std::make_shared<SteadyTokenClock>();
+    }
+  }
+
+  TokenState(const TokenState&) = delete;
+  TokenState& operator=(const TokenState&) = delete;
+
+  ~TokenState() {
+    if (worker_.joinable()) {
+      worker_.join();
+    }
+  }
+
+  std::string access_token(std::optional<time_point> deadline);
+  void invalidate();
+
+ private:
+  bool valid_at(time_point now) const { return token_ && now < expires_at_; }
+  std::string served(time_point now);
+  void start_refresh(time_point now);
+  void refresh();
+  void finish_refresh(std::optional<TokenGrant> grant, std::optional<ApiError> error);
+  static std::optional<ApiError> check_grant(const TokenGrant& grant);
+
+  template <class MakeLine>
+  void log(LogLevel level, MakeLine&& make_line) const {
+    if (options_.log && level >= options_.log_level) {
+      options_.log(level, "bluejeans-auth: token_source: " + std::string(make_line()));
+    }
+  }
+
+  TokenSource::Fetch fetch_;
+  TokenSourceOptions options_;
+  std::thread worker_;  // the refresh in flight, or the last one
+
+  std::mutex mutex_;
+  std::condition_variable refreshed_;
+  std::optional<std::string> token_;
+  time_point expires_at_;
+  time_point refresh_at_;
+  bool refreshing_ = false;
+  std::uint64_t generation_ = 0;  // refreshes finished so far
+  // The last refresh's failure. Each waiter throws an exception of its own made from it, so
+  // that no exception object is shared between threads.
+  std::optional<ApiError> last_error_;
+  time_point retry_at_;            // no refresh starts before this after a failure
+  int failures_ = 0;               // failed refreshes in a row
+  bool served_logged_ = false;     // the current failure's "serving" line has been written
+};
+
+inline std::string TokenState::access_token(std::optional<time_point> deadline) {
+  TokenClock& clock = *options_.clock;
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (true) {
+    auto now = clock.now();
+    if (valid_at(now) && now < refresh_at_) {
+      return *token_;
+    }
+
+    if (refreshing_) {
+      log(LogLevel::debug, [] { return "waiting for the refresh in flight"; });
+    } else if (last_error_ && now < retry_at_) {
+      if (valid_at(now)) {
+        return served(now);
+      }
+      throw_api_error(*last_error_);
+    } else {
+      start_refresh(now);
+    }
+
+    const std::uint64_t awaited = generation_ + 1;
+    while (generation_ < awaited) {
+      now = clock.now();
+      if (deadline && now >= *deadline) {
+        if (valid_at(now)) {
+          return served(now);
+        }
+        ApiError error;
+        error.kind = ErrorKind::transport;
+        error.operation = "token_source";
+        error.message = "token_source: no token before the deadline";
+        error.transport_failure = TransportFailureKind::timeout;
+        throw DeadlineExceeded(std::move(error));
+      }
+      clock.wait_until(lock, refreshed_, deadline ? *deadline : time_point::max());
+    }
+
+    now = clock.now();
+    if (last_error_) {
+      if (valid_at(now)) {
+        return served(now);
+      }
+      throw_api_error(*last_error_);
+    }
+    if (valid_at(now)) {
+      return *token_;
+    }
+    // invalidate() ran between the refresh and this thread's wake-up: go round again.
+  }
+}
+
+inline std::string TokenState::served(time_point now) {
+  if (!served_logged_) {
+    served_logged_ = true;
+    log(LogLevel::info, [&] {
+      return "serving the current token " + redact_token(*token_) + ", valid for " +
+             whole_s(expires_at_ - now) + " more, after a failed refresh";
+    });
+  }
+  return *token_;
+}
+
+inline void TokenState::start_refresh(time_point now) {
+  log(LogLevel::debug, [&] {
+    return token_ ? "refresh started, the current token expires in " + whole_s(expires_at_ - now)
+                  : std::string("refresh started, no token held");
+  });
+
+  // The previous worker has finished its work under the lock, so joining it is quick.
+  if (worker_.joinable()) {
+    worker_.join();
+  }
+  try {
+    worker_ = std::thread([this] { refresh(); });
+  } catch (const std::system_error& e) {
+    throw_api_error(token_source_error(ErrorKind::transport,
+                                       std::string("could not start a refresh: ") + e.what()));
+  }
+  refreshing_ = true;
+}
+
+inline void TokenState::refresh() {
+  std::optional<TokenGrant> grant;
+  std::optional<ApiError> error;
+  try {
+    grant = fetch_();
+    error = check_grant(*grant);
+  } catch (const ApiException& e) {
+    error = e.error();
+  } catch (const std::exception& e) {
+    error = token_source_error(ErrorKind::transport, std::string("the token callable threw: ") +
+                                                         printable(e.what(), 300));
+  } catch (...) {
+    error = token_source_error(ErrorKind::transport,
+                               "the token callable threw a non-standard value");
+  }
+  if (error) {
+    grant.reset();
+  }
+  finish_refresh(std::move(grant), std::move(error));
+}
+
+inline std::optional<ApiError> TokenState::check_grant(const TokenGrant& grant) {
+  if (!grant.access_token || grant.access_token->empty()) {
+    return token_source_error(ErrorKind::decode, "the grant has no access_token");
+  }
+  if (!grant.expires_in) {
+    return token_source_error(ErrorKind::decode, "the grant has no expires_in");
+  }
+  if (*grant.expires_in <= 0) {
+    return token_source_error(ErrorKind::decode, "the grant's expires_in is not positive");
+  }
+  return std::nullopt;
+}
+
+inline void TokenState::finish_refresh(std::optional<TokenGrant> grant,
+                                       std::optional<ApiError> error) {
+  const std::lock_guard<std::mutex> guard(mutex_);
+  // Expiry counts from the moment the reply arrived, on the source's monotonic clock.
+  const auto now = options_.clock->now();
+  if (grant) {
+    const std::chrono::seconds lifetime(std::min(*grant->expires_in, max_token_lifetime_s));
+    token_ = std::move(*grant->access_token);
+    expires_at_ = now + lifetime;
+    refresh_at_ = expires_at_ - refresh_margin(options_, lifetime);
+    last_error_.reset();
+    failures_ = 0;
+    log(LogLevel::info, [&] {
+      return "acquired token " + redact_token(*token_) + ", valid for " + whole_s(lifetime) +
+             ", refresh in " + whole_s(refresh_at_ - now);
+    });
+  } else {
+    std::chrono::milliseconds backoff = std::max(options_.failure_backoff,
+                                                 std::chrono::milliseconds(0));
+    for (int i = 0; i < failures_ && backoff < options_.max_failure_backoff; ++i) {
+      backoff *= 2;
+    }
+    backoff = std::min(backoff, options_.max_failure_backoff);
+
+    // A Retry-After on the failure stretches the wait, up to the same cap.
+    const auto header = error->headers.find("Retry-After");
+    if (header != error->headers.end()) {
+      if (const auto asked =
+              parse_retry_after(header->second, std::chrono::system_clock::now())) {
+        backoff = std::max(backoff, std::min(*asked, options_.max_failure_backoff));
+      }
+    }
+
+    last_error_ = std::move(error);
+    ++failures_;
+    retry_at_ = now + backoff;
+    served_logged_ = false;
+    log(LogLevel::warning, [&] {
+      return "refresh failed: " + last_error_->message + "; next attempt in " + whole_ms(backoff);
+    });
+  }
+
+  refreshing_ = false;
+  ++generation_;
+  refreshed_.notify_all();
+}
+
+inline void TokenState::invalidate() {
+  const std::lock_guard<std::mutex> guard(mutex_);
+  log(LogLevel::info, [&] {
+    return token_ ? "invalidated token " + redact_token(*token_)
+                  : std::string("invalidated, no token held");
+  });
+  token_.reset();
+  last_error_.reset();
+  failures_ = 0;
+  retry_at_ = time_point();
+}
+
+}  // namespace detail
+
+inline std::chrono::milliseconds refresh_margin(const TokenSourceOptions& options,
+                                                std::chrono::seconds lifetime) {
+  using std::chrono::milliseconds;
+  const milliseconds whole = lifetime;
+  auto margin = milliseconds(
+      static_cast<std::int64_t>(static_cast<double>(whole.count()) * options.margin_fraction));
+  margin = std::max(margin, milliseconds(options.min_margin));
+  margin = std::min(margin, milliseconds(options.max_margin));
+  return std::max(std::min(margin, whole / 2), milliseconds(0));
+}
+
+inline void ManualClock::advance(std::chrono::steady_clock::duration step) {
+  std::vector<Waiter> waiters;
+  {
+    const std::lock_guard<std::mutex> guard(mutex_);
+    now_ += step;
+    waiters = waiters_;
+  }
+  // Taking each waiter's lock before notifying means it is either not yet waiting, and will
+  // see the new time, or waiting, and gets the notification.
+  for (const auto& waiter : waiters) {
+    const std::lock_guard<std::mutex> guard(*waiter.mutex);
+    waiter.cv->notify_all();
+  }
+}
+
+inline void ManualClock::wait_until(std::unique_lock<std::mutex>& lock,
+                                    std::condition_variable& cv, time_point deadline) {
+  {
+    const std::lock_guard<std::mutex> guard(mutex_);
+    if (now_ >= deadline) {
+      return;
+    }
+    waiters_.push_back(Waiter{lock.mutex(), &cv});
+  }
+  cv.wait(lock);
+
+  const std::lock_guard<std::mutex> guard(mutex_);
+  const auto mine = std::find_if(waiters_.begin(), waiters_.end(), [&](const Waiter& waiter) {
+    return waiter.mutex == lock.mutex() && waiter.cv == &cv;
+  });
+  if (mine != waiters_.end()) {
+    waiters_.erase(mine);
+  }
+}
+
+inline TokenSource::TokenSource(Fetch fetch, TokenSourceOptions options)
+    : state_(std::make_unique<detail::TokenState>(std::move(fetch), std::move(options))) {}
+
+inline TokenSource::TokenSource(TokenSource&&) noexcept = default;
+inline TokenSource& TokenSource::operator=(TokenSource&&) noexcept = default;
+inline TokenSource::~TokenSource() = default;
+
+inline std::string TokenSource::access_token() { return state_->access_token(std::nullopt); }
+
+inline std::string TokenSource::access_token(std::chrono::steady_clock::time_point deadline) {
+  return state_->access_token(deadline);
+}
+
+inline void TokenSource::invalidate() { state_->invalidate(); }
 
 // ---------------------------------------------------------------------------------------------
 // 8. Implementation details. Nothing below is public API.
