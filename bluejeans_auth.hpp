@@ -1727,16 +1727,23 @@ class Watchdog {
   std::thread thread_;  // last, so that it starts after the members it reads
 };
 
-// The OpenSSL error queue's latest reason, for a handshake that failed; empty when none.
+// The first reason in this thread's OpenSSL error queue, which names the cause of a failed
+// handshake; empty when none.
 inline std::string last_tls_reason() {
 #ifdef CPPHTTPLIB_OPENSSL_SUPPORT
-  const unsigned long code = ERR_peek_last_error();
+  const unsigned long code = ERR_peek_error();
   ERR_clear_error();
   if (const char* reason = code ? ERR_reason_error_string(code) : nullptr) {
     return reason;
   }
 #endif
   return "";
+}
+
+inline void clear_tls_errors() {
+#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
+  ERR_clear_error();
+#endif
 }
 
 }  // namespace detail
@@ -1798,6 +1805,7 @@ inline BackendResult HttplibBackend::send(const HttpRequest& request) {
   httplib::Error error = httplib::Error::Success;
   bool sent = false;
   bool timed_out = false;
+  detail::clear_tls_errors();  // so that a failure below reads only its own causes
   {
     detail::Watchdog watchdog(*client_, deadline_);
     sent = client_->send(http, response, error) && error == httplib::Error::Success;
@@ -1853,9 +1861,17 @@ inline TransportFailure HttplibBackend::failure(httplib::Error error) const {
       break;
     }
 #endif
-    case httplib::Error::Read:
+    case httplib::Error::Read: {
+      // Under TLS 1.3 a server refuses a client certificate after the handshake, so the
+      // refusal arrives as an alert in place of the reply.
+      const std::string reason = detail::last_tls_reason();
+      if (!reason.empty()) {
+        return TransportFailure{TransportFailureKind::tls,
+                                "the server ended the TLS session: " + reason + where};
+      }
       what = "the connection closed or failed before a complete reply arrived";
       break;
+    }
     default:
       what = httplib::to_string(error);
       break;
