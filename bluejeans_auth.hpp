@@ -1861,15 +1861,18 @@ inline TransportFailure HttplibBackend::failure(httplib::Error error) const {
       break;
     }
 #endif
-    case httplib::Error::Read: {
+    case httplib::Error::Read:
+    case httplib::Error::Write: {
       // Under TLS 1.3 a server refuses a client certificate after the handshake, so the
-      // refusal arrives as an alert in place of the reply.
+      // refusal arrives as an alert while the request is written or the reply read.
       const std::string reason = detail::last_tls_reason();
       if (!reason.empty()) {
         return TransportFailure{TransportFailureKind::tls,
                                 "the server ended the TLS session: " + reason + where};
       }
-      what = "the connection closed or failed before a complete reply arrived";
+      what = error == httplib::Error::Read
+                 ? "the connection closed or failed before a complete reply arrived"
+                 : "the connection closed or failed while the request was sent";
       break;
     }
     default:

@@ -18,11 +18,17 @@ namespace test_support {
 // Answers every grant with a fixed token and counts the requests that reached it.
 class HttpsServer {
  public:
-  explicit HttpsServer(const PemPair& identity, const std::string& client_ca = "")
+  // With tls12_only the server refuses a client certificate inside the handshake; under
+  // TLS 1.3 the refusal comes after it.
+  explicit HttpsServer(const PemPair& identity, const std::string& client_ca = "",
+                       bool tls12_only = false)
       : server_(identity.cert.c_str(), identity.key.c_str(),
                 client_ca.empty() ? nullptr : client_ca.c_str()) {
     if (!server_.is_valid()) {
       throw std::runtime_error("the test HTTPS server could not load its certificate");
+    }
+    if (tls12_only) {
+      SSL_CTX_set_max_proto_version(server_.ssl_context(), TLS1_2_VERSION);
     }
     server_.Post("/oauth2/token", [this](const httplib::Request&, httplib::Response& res) {
       ++requests_;
