@@ -1292,12 +1292,13 @@ inline ApiError status_error(const Operation& op, HttpResponse response,
   if (auto json = parse_json(response.body, ignored)) {
     Error body;
     if (!decode_model(*json, body) && body.message && !body.message->empty()) {
-      error.message += ": " + scrub(printable(*body.message, 300), secrets);
+      // Scrub before shortening, so that a secret cut in two by the bound is still found.
+      error.message += ": " + printable(scrub(*body.message, secrets), 300);
       error.server_error = std::move(body);
     }
   }
   if (!error.server_error && !response.reason.empty()) {
-    error.message += " " + printable(response.reason, 100);
+    error.message += " " + printable(scrub(response.reason, secrets), 100);
   }
 
   error.status = response.status;
