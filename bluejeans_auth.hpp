@@ -1764,8 +1764,9 @@ inline HttplibBackend::HttplibBackend(const Configuration& config)
   if (!client_->is_valid()) {
     problem_ = config.cert_file.empty()
                    ? "could not set up a client for " + authority_
-                   : "could not load the client certificate " + detail::printable(config.cert_file, 200) +
-                         " or its key " + detail::printable(config.key_file, 200);
+                   : "could not load the client certificate " +
+                         detail::printable(config.cert_file, 200) + " or its key " +
+                         detail::printable(config.key_file, 200);
   }
 }
 

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <functional>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -122,8 +123,8 @@ void run_every_operation(AuthenticationApi<Backend>& api, Observed& observed) {
   observed.print(meeting);
 }
 
-// A body that echoes every secret, as a careless or hostile server might.
-std::string echo_of_secrets() {
+// Every secret at once, as in a reply that no request could have earned.
+std::string all_secrets() {
   std::string all;
   for (const auto& secret : secrets) {
     all += secret + " ";
@@ -146,35 +147,62 @@ std::string success_body() {
          R"(","expires_in":3600,"user":7,"scope":{"user":7,"partitionName":"p"}})";
 }
 
+// What a server that echoes the request it got would say: its body and target, which hold
+// the credentials and the key that this request carried.
+std::string echo_of(const HttpRequest& request) {
+  return request.body + " " + request.target;
+}
+
 // Outcomes a fake backend can produce. Add a row to cover a new outcome.
 struct FakeOutcome {
-  const char* name;
-  BackendResult result;
+  std::string name;
+  std::function<BackendResult(const HttpRequest&)> answer;
 };
+
+struct ScriptedBackend {
+  std::function<BackendResult(const HttpRequest&)> answer;
+  BackendResult send(const HttpRequest& request) { return answer(request); }
+};
+
+FakeOutcome fixed(std::string name, BackendResult result) {
+  return {std::move(name), [result](const HttpRequest&) { return result; }};
+}
 
 std::vector<FakeOutcome> fake_outcomes() {
   std::vector<FakeOutcome> outcomes;
-  outcomes.push_back({"success", reply(200, "OK", success_body())});
-  outcomes.push_back({"201 success", reply(201, "Created", success_body())});
+  outcomes.push_back(fixed("success", reply(200, "OK", success_body())));
+  outcomes.push_back(fixed("201 success", reply(201, "Created", success_body())));
   for (const int status : {301, 400, 401, 403, 404, 429, 500, 503}) {
-    outcomes.push_back({"an error status echoing secrets in its message",
-                        reply(status, "Nope", nlohmann::json{{"message", echo_of_secrets()}}.dump())});
-    outcomes.push_back({"an error status echoing secrets in its reason",
-                        reply(status, echo_of_secrets(), "<html>no json</html>")});
+    const std::string code = std::to_string(status);
+    outcomes.push_back({code + " echoing the request in its message", [status](auto& request) {
+                          const auto body = nlohmann::json{{"message", echo_of(request)}};
+                          return BackendResult(reply(status, "Nope", body.dump()));
+                        }});
+    outcomes.push_back({code + " echoing the request in its reason", [status](auto& request) {
+                          return BackendResult(reply(status, echo_of(request), "<html>"));
+                        }});
   }
-  outcomes.push_back({"a long message with a secret across the length bound",
-                      reply(401, "x", nlohmann::json{{"message", std::string(290, 'm') +
-                                                                     client_secret + api_key}}
-                                          .dump())});
-  outcomes.push_back({"a 2xx that is not JSON", reply(200, "OK", echo_of_secrets())});
-  outcomes.push_back({"a 2xx of the wrong shape",
-                      reply(200, "OK", R"({"access_token":7,"expires_in":")" + api_key + "\"}")});
-  outcomes.push_back({"a 2xx too deep", reply(200, "OK", std::string(100, '[') + api_key)});
-  outcomes.push_back({"an empty 2xx", reply(204, "No Content", "")});
+  outcomes.push_back({"a secret across the length bound of a message", [](auto& request) {
+                        const auto body = nlohmann::json{
+                            {"message", std::string(290, 'm') + echo_of(request)}};
+                        return BackendResult(reply(401, "x", body.dump()));
+                      }});
+  outcomes.push_back({"a 2xx that is not JSON", [](auto& request) {
+                        return BackendResult(reply(200, "OK", echo_of(request)));
+                      }});
+  outcomes.push_back(fixed("a 2xx of the wrong shape",
+                           reply(200, "OK", R"({"access_token":7,"expires_in":")" +
+                                                reply_access + "\"}")));
+  outcomes.push_back(
+      fixed("a 2xx too deep", reply(200, "OK", std::string(100, '[') + reply_access)));
+  outcomes.push_back(fixed("an empty 2xx", reply(204, "No Content", "")));
   for (int kind = 0; kind <= static_cast<int>(TransportFailureKind::other); ++kind) {
-    outcomes.push_back({"a transport failure",
-                        TransportFailure{static_cast<TransportFailureKind>(kind), "it broke"}});
+    outcomes.push_back(fixed("transport failure " + std::to_string(kind),
+                             TransportFailure{static_cast<TransportFailureKind>(kind), "broke"}));
   }
+  outcomes.push_back({"a backend that throws", [](auto&) -> BackendResult {
+                        throw std::runtime_error("backend exploded");
+                      }});
   return outcomes;
 }
 
@@ -186,7 +214,7 @@ TEST_CASE("no secret shows in errors, logs or printed models, whatever a fake ba
     LogCapture logs;
     Observed observed;
     {
-      AuthenticationApi<RecordingBackend> api(base_config(logs), RecordingBackend(outcome.result));
+      AuthenticationApi<ScriptedBackend> api(base_config(logs), ScriptedBackend{outcome.answer});
       run_every_operation(api, observed);
     }
     observed.logs(logs);
@@ -200,7 +228,7 @@ TEST_CASE("no secret shows when the client refuses to send") {
 
   SUBCASE("plain http to a remote host") {
     Configuration config = base_config(logs);
-    config.host = "http://" + api_key + ".example.invalid";
+    config.host = "http://api.example.invalid";
     AuthenticationApi<RecordingBackend> api(config, RecordingBackend());
     run_every_operation(api, observed);
   }
@@ -214,7 +242,7 @@ TEST_CASE("no secret shows when the client refuses to send") {
 
   SUBCASE("a host that is not a URL") {
     Configuration config = base_config(logs);
-    config.host = "ftp://" + client_secret;
+    config.host = "ftp://api.example.invalid";
     AuthenticationApi<RecordingBackend> api(config, RecordingBackend());
     observed.result(api.try_get_token_info());
   }
@@ -236,7 +264,17 @@ TEST_CASE("no secret shows over loopback with the default backend") {
     const char* name;
     RawServer::Handler handler;
   };
-  const std::string echo = nlohmann::json{{"message", echo_of_secrets()}}.dump();
+  // Answers 401 with the whole request it read in its message and its reason phrase.
+  const auto echo_request = [](RawConnection& connection) {
+    const std::string request = connection.read_request();
+    if (request.empty()) {
+      return;
+    }
+    const std::string body = nlohmann::json{{"message", request}}.dump();
+    const std::string line = request.substr(0, request.find('\r'));
+    connection.send("HTTP/1.1 401 " + line + "\r\nContent-Length: " +
+                    std::to_string(body.size()) + "\r\n\r\n" + body);
+  };
   const std::string ok = success_body();
   const auto answer = [](std::string bytes) {
     return [bytes](RawConnection& connection) {
@@ -248,11 +286,10 @@ TEST_CASE("no secret shows over loopback with the default backend") {
   const std::vector<LoopbackOutcome> outcomes = {
       {"success", answer("HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(ok.size()) +
                          "\r\n\r\n" + ok)},
-      {"401 echoing secrets", answer("HTTP/1.1 401 " + api_key + "\r\nContent-Length: " +
-                                     std::to_string(echo.size()) + "\r\n\r\n" + echo)},
+      {"401 echoing the request", echo_request},
       {"closed mid-reply", answer("HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n{")},
       {"too large", answer("HTTP/1.1 200 OK\r\nContent-Length: 99999999\r\n\r\n")},
-      {"garbage", answer(echo_of_secrets() + "\r\n\r\n")},
+      {"garbage", answer(all_secrets() + "\r\n\r\n")},
       {"trickled past the deadline",
        [](RawConnection& connection) {
          connection.read_request();
