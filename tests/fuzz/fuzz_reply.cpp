@@ -26,9 +26,13 @@ struct FuzzedBackend {
   BackendResult send(const HttpRequest&) { return reply; }
 };
 
+// The credential the current operation sends; a server may echo only what it was sent, so
+// only that and the API key must never show.
+const std::string* sent_credential = nullptr;
+
 void require_clean(const std::string& text) {
-  for (const std::string* secret : {&client_secret, &password, &passcode, &api_key}) {
-    if (text.find(*secret) != std::string::npos) {
+  for (const std::string* secret : {sent_credential, &api_key}) {
+    if (secret && text.find(*secret) != std::string::npos) {
       __builtin_trap();
     }
   }
@@ -96,15 +100,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   switch (operation) {
     case 0:
+      sent_credential = &client_secret;
       check(api.try_get_token_by_client({"client_credentials", "fuzz-client", client_secret}));
       break;
     case 1:
+      sent_credential = &password;
       check(api.try_get_token_by_password({"password", "fuzz-user", password}));
       break;
     case 2:
+      sent_credential = &passcode;
       check(api.try_get_token_by_meeting({"meeting_passcode", "123456789", passcode}));
       break;
     default:
+      sent_credential = nullptr;
       check(api.try_get_token_info());
       break;
   }
