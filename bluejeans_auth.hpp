@@ -631,19 +631,26 @@ class Logger {
 #ifndef BLUEJEANS_AUTH_NO_HTTPLIB
 
 /// The default backend: one keep-alive cpp-httplib client with Nagle's algorithm off.
-/// Calls on one backend are serialised by cpp-httplib, so sharing it between threads is safe.
+/// Calls on one backend run one at a time, so sharing it between threads is safe.
 class HttplibBackend {
  public:
   explicit HttplibBackend(const Configuration& config);
 
-  /// Sends one request; a reply larger than Configuration::max_response_bytes is cut off and
-  /// reported as TransportFailureKind::too_large.
+  /// Sends one request. A reply larger than Configuration::max_response_bytes is cut off and
+  /// reported as TransportFailureKind::too_large; a request still unfinished after the sum of
+  /// the connect, write and read timeouts is stopped and reported as a timeout.
   BackendResult send(const HttpRequest& request);
 
  private:
+  TransportFailure failure(httplib::Error error) const;
+
   std::unique_ptr<httplib::Client> client_;
+  std::unique_ptr<std::mutex> send_mutex_;  // a deadline may only stop its own request
   std::string authority_;
+  std::string problem_;  // why the configuration cannot be used; empty when it can
+  std::string ca_cert_;
   std::size_t max_response_bytes_;
+  std::chrono::milliseconds deadline_;
 };
 
 #endif  // BLUEJEANS_AUTH_NO_HTTPLIB
@@ -830,6 +837,9 @@ class AuthenticationApi {
     if (auto problem = detail::check_request_fields(request)) {
       return detail::request_error(op, *problem);
     }
+    if (auto problem = check_api_key(api_key())) {
+      return detail::request_error(op, *problem);
+    }
 
     HttpRequest http;
     http.method = op.method;
@@ -849,6 +859,9 @@ class AuthenticationApi {
     if (token.empty()) {
       return detail::request_error(
           op, "no access token: pass one or set api_key[\"access_token\"]");
+    }
+    if (auto problem = check_api_key(token)) {
+      return detail::request_error(op, *problem);
     }
 
     HttpRequest http;
@@ -941,6 +954,20 @@ class AuthenticationApi {
       if (detail::has_header_breaking_char(value)) {
         return "header " + name + " has CR, LF or NUL in its value";
       }
+    }
+    return std::nullopt;
+  }
+
+  // The key travels percent-encoded, but a CR, LF or NUL in it is a caller's mistake (or an
+  // injection attempt) that no server should see.
+  std::optional<std::string> check_api_key(const std::string& key) const {
+    const auto prefix = config_.api_key_prefix.find("access_token");
+    if (prefix != config_.api_key_prefix.end() &&
+        detail::has_header_breaking_char(prefix->second)) {
+      return std::string("api_key_prefix[\"access_token\"] has CR, LF or NUL");
+    }
+    if (detail::has_header_breaking_char(key)) {
+      return "access token (" + std::to_string(key.size()) + " characters) has CR, LF or NUL";
     }
     return std::nullopt;
   }
@@ -2514,11 +2541,12 @@ inline ApiError status_error(const Operation& op, HttpResponse response,
 
   Error body;
   if (!decode_text(response.body, body) && body.message && !body.message->empty()) {
-    error.message += ": " + scrub(printable(*body.message, 300), secrets);
+    // Scrub before shortening, so that a secret cut in two by the bound is still found.
+    error.message += ": " + printable(scrub(*body.message, secrets), 300);
     error.server_error = std::move(body);
   }
   if (!error.server_error && !response.reason.empty()) {
-    error.message += " " + printable(response.reason, 100);
+    error.message += " " + printable(scrub(response.reason, secrets), 100);
   }
 
   error.status = response.status;
@@ -2813,6 +2841,20 @@ inline TransportFailureKind failure_kind(httplib::Error error) {
   }
 }
 
+// Why a configuration cannot make a working client; empty when it can.
+inline std::string backend_problem(const Configuration& config) {
+  if (!parse_endpoint(config.host)) {
+    return "host \"" + printable(config.host, 200) + "\" is not an http:// or https:// URL";
+  }
+  if (!config.proxy.empty() && !parse_endpoint(config.proxy)) {
+    return "proxy \"" + printable(config.proxy, 200) + "\" is not an http:// URL";
+  }
+  if (config.cert_file.empty() != config.key_file.empty()) {
+    return "cert_file and key_file must be set together";
+  }
+  return "";
+}
+
 inline std::unique_ptr<httplib::Client> make_httplib_client(const Configuration& config,
                                                             const Endpoint& endpoint) {
   const std::string origin = endpoint.scheme + "://" + endpoint.authority();
@@ -2826,29 +2868,106 @@ inline std::unique_ptr<httplib::Client> make_httplib_client(const Configuration&
   client->set_connection_timeout(config.connect_timeout);
   client->set_read_timeout(config.read_timeout);
   client->set_write_timeout(config.write_timeout);
+#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
   client->enable_server_certificate_verification(config.verify_ssl);
   if (!config.ssl_ca_cert.empty()) {
     client->set_ca_cert_path(config.ssl_ca_cert);
   }
+#endif
   if (auto proxy = parse_endpoint(config.proxy)) {
     client->set_proxy(proxy->host, proxy->port);
   }
   return client;
 }
 
+// Stops a request that outlasts its deadline. cpp-httplib bounds each wait on the socket, not
+// the whole exchange, so a server that trickles bytes could otherwise hold a call for ever.
+class Watchdog {
+ public:
+  Watchdog(httplib::Client& client, std::chrono::milliseconds limit)
+      : client_(&client), limit_(limit), thread_([this] { watch(); }) {}
+
+  Watchdog(const Watchdog&) = delete;
+  Watchdog& operator=(const Watchdog&) = delete;
+
+  ~Watchdog() { finish(); }
+
+  // Ends the watch; true when the deadline passed first and the request was stopped.
+  bool finish() {
+    {
+      const std::lock_guard<std::mutex> lock(mutex_);
+      done_ = true;
+    }
+    wake_.notify_one();
+    if (thread_.joinable()) {
+      thread_.join();
+    }
+    return fired_;
+  }
+
+ private:
+  void watch() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (!wake_.wait_for(lock, limit_, [this] { return done_; })) {
+      fired_ = true;
+      client_->stop();  // shuts the socket down, so the blocked read returns at once
+    }
+  }
+
+  httplib::Client* client_;
+  std::chrono::milliseconds limit_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool done_ = false;
+  bool fired_ = false;
+  std::thread thread_;  // last, so that it starts after the members it reads
+};
+
+// The first reason in this thread's OpenSSL error queue, which names the cause of a failed
+// handshake; empty when none.
+inline std::string last_tls_reason() {
+#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
+  const unsigned long code = ERR_peek_error();
+  ERR_clear_error();
+  if (const char* reason = code ? ERR_reason_error_string(code) : nullptr) {
+    return reason;
+  }
+#endif
+  return "";
+}
+
+inline void clear_tls_errors() {
+#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
+  ERR_clear_error();
+#endif
+}
+
 }  // namespace detail
 
 inline HttplibBackend::HttplibBackend(const Configuration& config)
-    : max_response_bytes_(config.max_response_bytes) {
-  if (auto endpoint = detail::parse_endpoint(config.host)) {
-    authority_ = endpoint->authority();
-    client_ = detail::make_httplib_client(config, *endpoint);
+    : send_mutex_(std::make_unique<std::mutex>()),
+      problem_(detail::backend_problem(config)),
+      ca_cert_(config.ssl_ca_cert),
+      max_response_bytes_(config.max_response_bytes),
+      deadline_(config.connect_timeout + config.write_timeout + config.read_timeout) {
+  if (!problem_.empty()) {
+    return;
+  }
+  const auto endpoint = detail::parse_endpoint(config.host);
+  authority_ = endpoint->authority();
+  client_ = detail::make_httplib_client(config, *endpoint);
+  if (!client_->is_valid()) {
+    problem_ = config.cert_file.empty()
+                   ? "could not set up a client for " + authority_
+                   : "could not load the client certificate " +
+                         detail::printable(config.cert_file, 200) + " or its key " +
+                         detail::printable(config.key_file, 200);
   }
 }
 
 inline BackendResult HttplibBackend::send(const HttpRequest& request) {
-  if (!client_ || !client_->is_valid()) {
-    return TransportFailure{TransportFailureKind::other, "the configured host is not usable"};
+  if (!problem_.empty()) {
+    return TransportFailure{TransportFailureKind::other, problem_};
   }
 
   httplib::Request http;
@@ -2860,6 +2979,7 @@ inline BackendResult HttplibBackend::send(const HttpRequest& request) {
   }
 
   // Read the body through a receiver so that an oversized reply is cut off, not buffered.
+  // The receiver sees the body after decompression, so a compressed bomb is cut off too.
   std::string body;
   bool too_large = false;
   http.response_handler = [&](const httplib::Response& head) {
@@ -2877,16 +2997,31 @@ inline BackendResult HttplibBackend::send(const HttpRequest& request) {
     return true;
   };
 
+  const std::lock_guard<std::mutex> one_at_a_time(*send_mutex_);
   httplib::Response response;
   httplib::Error error = httplib::Error::Success;
-  if (!client_->send(http, response, error) || error != httplib::Error::Success) {
+  bool sent = false;
+  bool timed_out = false;
+  detail::clear_tls_errors();  // so that a failure below reads only its own causes
+  {
+    detail::Watchdog watchdog(*client_, deadline_);
+    sent = client_->send(http, response, error) && error == httplib::Error::Success;
+    timed_out = watchdog.finish();
+  }
+
+  if (!sent) {
     if (too_large) {
       return TransportFailure{TransportFailureKind::too_large,
                               "more than " + std::to_string(max_response_bytes_) +
                                   " bytes from " + authority_};
     }
-    return TransportFailure{detail::failure_kind(error),
-                            httplib::to_string(error) + " (" + authority_ + ")"};
+    if (timed_out) {
+      return TransportFailure{TransportFailureKind::timeout,
+                              "no complete reply from " + authority_ + " within " +
+                                  std::to_string(deadline_.count()) +
+                                  " ms (connect, write and read timeouts together)"};
+    }
+    return failure(error);
   }
 
   HttpResponse reply;
@@ -2897,6 +3032,51 @@ inline BackendResult HttplibBackend::send(const HttpRequest& request) {
     reply.headers.emplace(name, std::move(value));
   }
   return reply;
+}
+
+inline TransportFailure HttplibBackend::failure(httplib::Error error) const {
+  const std::string where = " (" + authority_ + ")";
+  std::string what;
+  switch (error) {
+#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
+    case httplib::Error::SSLServerVerification: {
+      const long result = client_->get_openssl_verify_result();
+      what = result == X509_V_OK
+                 ? "the server's certificate does not match the host name"
+                 : std::string("the server's certificate is not trusted: ") +
+                       X509_verify_cert_error_string(result);
+      break;
+    }
+    case httplib::Error::SSLLoadingCerts:
+      what = ca_cert_.empty() ? "could not load the system's CA certificates"
+                              : "could not load the CA certificates in " +
+                                    detail::printable(ca_cert_, 200);
+      break;
+    case httplib::Error::SSLConnection: {
+      const std::string reason = detail::last_tls_reason();
+      what = "TLS handshake failed" + (reason.empty() ? "" : ": " + reason);
+      break;
+    }
+#endif
+    case httplib::Error::Read:
+    case httplib::Error::Write: {
+      // Under TLS 1.3 a server refuses a client certificate after the handshake, so the
+      // refusal arrives as an alert while the request is written or the reply read.
+      const std::string reason = detail::last_tls_reason();
+      if (!reason.empty()) {
+        return TransportFailure{TransportFailureKind::tls,
+                                "the server ended the TLS session: " + reason + where};
+      }
+      what = error == httplib::Error::Read
+                 ? "the connection closed or failed before a complete reply arrived"
+                 : "the connection closed or failed while the request was sent";
+      break;
+    }
+    default:
+      what = httplib::to_string(error);
+      break;
+  }
+  return TransportFailure{detail::failure_kind(error), what + where};
 }
 
 #endif  // BLUEJEANS_AUTH_NO_HTTPLIB
