@@ -339,7 +339,8 @@ TEST_CASE("integers are 64-bit and an integer beyond that range is refused") {
   CHECK(decode<bj::TokenInfo>(R"({"user": -9223372036854775808})").user == INT64_MIN);
   CHECK(decode_failure<bj::TokenInfo>(R"({"user": 9223372036854775808})") ==
         "user: integer out of range");
-  CHECK(decode_failure<bj::GrantClient>(R"({"scope": {"partition": {"id": 18446744073709551615}}})") ==
+  CHECK(decode_failure<bj::GrantClient>(
+            R"({"scope": {"partition": {"id": 18446744073709551615}}})") ==
         "scope.partition.id: integer out of range");
   // nlohmann parses integers below INT64_MIN as floating point numbers.
   CHECK(decode_failure<bj::TokenInfo>(R"({"user": -9223372036854775809})") ==
