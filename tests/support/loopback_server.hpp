@@ -34,15 +34,7 @@ struct ReceivedRequest {
 /// on http() before start(); the destructor stops the server and joins the thread.
 class LoopbackServer {
  public:
-  LoopbackServer() {
-    http_.set_pre_routing_handler([this](const httplib::Request& request, httplib::Response&) {
-      const std::lock_guard<std::mutex> lock(mutex_);
-      received_.push_back(ReceivedRequest{request.method, request.target, request.headers,
-                                          request.body, request.remote_port});
-      return httplib::Server::HandlerResponse::Unhandled;
-    });
-  }
-
+  LoopbackServer() = default;
   ~LoopbackServer() { stop(); }
 
   LoopbackServer(const LoopbackServer&) = delete;
@@ -72,6 +64,13 @@ class LoopbackServer {
 
   int port() const { return port_; }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+  /// Called by a handler, so that the request is on record before its reply is sent.
+  void record(const httplib::Request& request) {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    received_.push_back(ReceivedRequest{request.method, request.target, request.headers,
+                                        request.body, request.remote_port});
+  }
 
   std::vector<ReceivedRequest> received() const {
     const std::lock_guard<std::mutex> lock(mutex_);
@@ -137,12 +136,14 @@ inline std::string contract_problem(const httplib::Request& request, const std::
 
 }  // namespace wire
 
-/// Serves POST {base}/oauth2/token?Client|Meeting|Password and GET {base}/oauth2/tokenInfo
+/// Records every request and serves POST {base}/oauth2/token?Client|Meeting|Password and GET {base}/oauth2/tokenInfo
 /// like the real service; a request that breaks the wire contract gets a 400 whose message
 /// says how, so the client's HttpError shows it.
 inline void serve_token_api(LoopbackServer& server, const TokenService& service) {
   server.http().Post(service.base_path + "/oauth2/token",
-                     [service](const httplib::Request& request, httplib::Response& response) {
+                     [&server, service](const httplib::Request& request,
+                                        httplib::Response& response) {
+    server.record(request);
     const char* marker = request.has_param("Client")     ? "?Client"
                          : request.has_param("Meeting")  ? "?Meeting"
                          : request.has_param("Password") ? "?Password"
@@ -207,7 +208,9 @@ inline void serve_token_api(LoopbackServer& server, const TokenService& service)
   });
 
   server.http().Get(service.base_path + "/oauth2/tokenInfo",
-                    [service](const httplib::Request& request, httplib::Response& response) {
+                    [&server, service](const httplib::Request& request,
+                                       httplib::Response& response) {
+    server.record(request);
     const auto problem = wire::contract_problem(
         request, service.base_path + "/oauth2/tokenInfo", "", false);
     if (!problem.empty()) {
