@@ -136,9 +136,9 @@ inline std::string contract_problem(const httplib::Request& request, const std::
 
 }  // namespace wire
 
-/// Records every request and serves POST {base}/oauth2/token?Client|Meeting|Password and GET {base}/oauth2/tokenInfo
-/// like the real service; a request that breaks the wire contract gets a 400 whose message
-/// says how, so the client's HttpError shows it.
+/// Records every request and serves POST {base}/oauth2/token?Client|Meeting|Password and
+/// GET {base}/oauth2/tokenInfo like the real service; a request that breaks the wire contract
+/// gets a 400 whose message says how, so the client's HttpError shows it.
 inline void serve_token_api(LoopbackServer& server, const TokenService& service) {
   server.http().Post(service.base_path + "/oauth2/token",
                      [&server, service](const httplib::Request& request,
