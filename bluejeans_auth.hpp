@@ -993,8 +993,11 @@ void encode_field(nlohmann::json& json, const char* key, const std::optional<T>&
 template <class M>
 void encode_model(nlohmann::json& json, const M& model) {
   json = nlohmann::json::object();
-  std::apply([&](const auto&... fields) { (encode_field(json, fields.key, model.*(fields.member)), ...); },
-             describe(Tag<M>{}).fields);
+  std::apply(
+      [&](const auto&... fields) {
+        (encode_field(json, fields.key, model.*(fields.member)), ...);
+      },
+      describe(Tag<M>{}).fields);
 }
 
 // ---- decoding
