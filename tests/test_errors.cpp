@@ -235,7 +235,10 @@ TEST_CASE("a transport failure raises TransportError naming its kind") {
       {Kind::too_large, "get_token_by_client: reply too large: refused (127.0.0.1:1)"},
       {Kind::other, "get_token_by_client: transport failure: refused (127.0.0.1:1)"},
   };
-  for (const auto& [kind, message] : cases) {
+  for (const auto& entry : cases) {
+    // Plain variables, not structured bindings: CAPTURE needs to capture them in a lambda.
+    const Kind kind = entry.first;
+    const std::string& message = entry.second;
     CAPTURE(message);
     backend.then(failure(kind, "refused (127.0.0.1:1)"));
     try {
@@ -436,7 +439,9 @@ TEST_CASE("each ErrorKind is thrown as its own exception class") {
       {bj::ErrorKind::http_status, "http_status"},
       {bj::ErrorKind::decode, "decode"},
   };
-  for (const auto& [kind, name] : kinds) {
+  for (const auto& entry : kinds) {
+    const bj::ErrorKind kind = entry.first;
+    const char* const name = entry.second;
     CAPTURE(name);
     bj::ApiError error;
     error.kind = kind;
