@@ -695,7 +695,8 @@ struct GrantTraits<GrantRequestPassword> {
 };
 
 ApiError request_error(const Operation& op, std::string cause);
-ApiError transport_error(const Operation& op, TransportFailure failure);
+ApiError transport_error(const Operation& op, TransportFailure failure,
+                         const std::vector<std::string_view>& secrets);
 ApiError status_error(const Operation& op, HttpResponse response,
                       const std::vector<std::string_view>& secrets);
 ApiError decode_error(const Operation& op, const std::string& cause, HttpResponse response);
@@ -888,7 +889,7 @@ class AuthenticationApi {
     log_exchange(op, http, outcome, started);
 
     if (auto* failure = std::get_if<TransportFailure>(&outcome)) {
-      return logged(detail::transport_error(op, std::move(*failure)));
+      return logged(detail::transport_error(op, std::move(*failure), secrets));
     }
     auto& response = std::get<HttpResponse>(outcome);
     if (!detail::is_success(response.status)) {
@@ -1835,8 +1836,11 @@ std::string encode_body(const M& request) {
 template <class M>
 void encode_model(nlohmann::json& json, const M& model) {
   json = nlohmann::json::object();
-  std::apply([&](const auto&... fields) { (encode_field(json, fields.key, model.*(fields.member)), ...); },
-             describe(Tag<M>{}).fields);
+  std::apply(
+      [&](const auto&... fields) {
+        (encode_field(json, fields.key, model.*(fields.member)), ...);
+      },
+      describe(Tag<M>{}).fields);
 }
 
 // ---- decoding
@@ -2520,13 +2524,15 @@ inline const char* describe_failure(TransportFailureKind kind) {
   return "transport failure";
 }
 
-inline ApiError transport_error(const Operation& op, TransportFailure failure) {
+inline ApiError transport_error(const Operation& op, TransportFailure failure,
+                                const std::vector<std::string_view>& secrets) {
   ApiError error;
   error.kind = ErrorKind::transport;
   error.operation = op.name;
   error.message = std::string(op.name) + ": " + describe_failure(failure.kind);
   if (!failure.message.empty()) {
-    error.message += ": " + printable(failure.message, 300);
+    // A backend may quote the request it failed to send, credentials and all.
+    error.message += ": " + printable(scrub(std::move(failure.message), secrets), 300);
   }
   error.transport_failure = failure.kind;
   return error;

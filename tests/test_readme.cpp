@@ -1,0 +1,100 @@
+// test_readme.cpp: runs the README's examples, compiled from README.md by
+// scripts/readme_snippets.py, against a local stand-in of the service.
+// SPDX-License-Identifier: MIT
+#include "bluejeans_auth.hpp"
+#include "support/loopback_server.hpp"
+
+#include <doctest/doctest.h>
+
+#include <iostream>
+#include <sstream>
+#include <string>
+
+// Defined by the README's blocks; a change of their signatures must show up here.
+namespace complete_program {
+int run(const std::string& host);
+}  // namespace complete_program
+namespace canned_backend {
+long long user_of(const std::string& token);
+}  // namespace canned_backend
+
+namespace {
+
+namespace bj = bluejeans::auth;
+
+// Captures what the README's program writes to std::cout and std::cerr.
+class CapturedOutput {
+ public:
+  CapturedOutput()
+      : old_out_(std::cout.rdbuf(out_.rdbuf())), old_err_(std::cerr.rdbuf(err_.rdbuf())) {}
+  ~CapturedOutput() {
+    std::cout.rdbuf(old_out_);
+    std::cerr.rdbuf(old_err_);
+  }
+  CapturedOutput(const CapturedOutput&) = delete;
+  CapturedOutput& operator=(const CapturedOutput&) = delete;
+
+  std::string out() const { return out_.str(); }
+  std::string err() const { return err_.str(); }
+
+ private:
+  std::ostringstream out_;
+  std::ostringstream err_;
+  std::streambuf* old_out_;
+  std::streambuf* old_err_;
+};
+
+}  // namespace
+
+TEST_CASE("the README's complete program gets a token with each grant and validates it") {
+  const bj::testing::TokenService service;
+  bj::testing::LoopbackServer server;
+  bj::testing::serve_token_api(server, service);
+  server.start();
+
+  int status = -1;
+  std::string out;
+  std::string err;
+  {
+    CapturedOutput captured;
+    status = complete_program::run(server.url());
+    out = captured.out();
+    err = captured.err();
+  }
+
+  CHECK(err == "");
+  CHECK(status == 0);
+  CHECK(out == "valid, user 4242\nvalid, user 4242\nvalid, user 4242\n");
+
+  const auto received = server.received();
+  REQUIRE(received.size() == 6);
+  CHECK(received[0].target == "/oauth2/token?Client");
+  CHECK(received[1].target == "/oauth2/token?Password");
+  CHECK(received[2].target == "/oauth2/token?Meeting");
+  CHECK(received[3].target == "/oauth2/tokenInfo?access_token=" + service.client_token);
+  CHECK(received[4].target == "/oauth2/tokenInfo?access_token=" + service.password_token);
+  CHECK(received[5].target == "/oauth2/tokenInfo?access_token=" + service.meeting_token);
+}
+
+TEST_CASE("the README's complete program reports a refused grant and fails") {
+  bj::testing::TokenService service;
+  service.client_secret = "another-secret";
+  bj::testing::LoopbackServer server;
+  bj::testing::serve_token_api(server, service);
+  server.start();
+
+  int status = -1;
+  std::string err;
+  {
+    CapturedOutput captured;
+    status = complete_program::run(server.url());
+    err = captured.err();
+  }
+
+  CHECK(status == 1);
+  CHECK(err == "get_token_by_client: server answered 401: Invalid client\n");
+}
+
+TEST_CASE("the README's canned backend answers token info from memory") {
+  CHECK(canned_backend::user_of("any-token") == 42);
+}
