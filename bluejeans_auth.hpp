@@ -23,6 +23,7 @@
 // AuthenticationApi then needs a backend of the user's own.
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <chrono>
 #include <condition_variable>
@@ -1449,6 +1450,27 @@ inline ApiError token_source_error(ErrorKind kind, std::string cause) {
 // Longer lifetimes than a year are taken as a year, so that expiry times cannot overflow.
 constexpr std::int64_t max_token_lifetime_s = 365 * 24 * 3600;
 
+// Each thread's copy of the last healthy token it was served, so that the common call, a
+// token well before its refresh time, touches no lock and writes no shared memory: one atomic
+// load tells whether the source has changed since. One entry per thread; a thread that
+// alternates between sources just takes the locked path more often.
+struct TokenCache {
+  std::uint64_t source = 0;   // TokenState::id_ of the source the entry came from
+  std::uint64_t version = 0;  // that source's version_ when it was filled
+  std::chrono::steady_clock::time_point refresh_at;
+  std::string token;
+};
+
+inline TokenCache& thread_token_cache() {
+  thread_local TokenCache cache;
+  return cache;
+}
+
+inline std::uint64_t next_token_source_id() {
+  static std::atomic<std::uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
 // The shared state behind a TokenSource. Every member below mutex_ is guarded by it.
 class TokenState {
  public:
@@ -1475,6 +1497,7 @@ class TokenState {
 
  private:
   bool valid_at(time_point now) const { return token_ && now < expires_at_; }
+  const std::string& healthy_token(TokenCache& cache);
   std::string served(time_point now);
   void start_refresh(time_point now);
   void refresh();
@@ -1491,6 +1514,10 @@ class TokenState {
   TokenSource::Fetch fetch_;
   TokenSourceOptions options_;
   std::thread worker_;  // the refresh in flight, or the last one
+  const std::uint64_t id_ = next_token_source_id();
+  // Changes whenever the token or its refresh time may have: thread caches older than this
+  // are stale. Written under mutex_, read without it.
+  std::atomic<std::uint64_t> version_{1};
 
   std::mutex mutex_;
   std::condition_variable refreshed_;
@@ -1507,13 +1534,27 @@ class TokenState {
   bool served_logged_ = false;     // the current failure's "serving" line has been written
 };
 
+inline const std::string& TokenState::healthy_token(TokenCache& cache) {
+  cache.source = id_;
+  cache.version = version_.load(std::memory_order_relaxed);
+  cache.refresh_at = refresh_at_;
+  cache.token = *token_;
+  return *token_;
+}
+
 inline std::string TokenState::access_token(std::optional<time_point> deadline) {
   TokenClock& clock = *options_.clock;
+  TokenCache& cache = thread_token_cache();
+  if (cache.source == id_ && cache.version == version_.load(std::memory_order_acquire) &&
+      clock.now() < cache.refresh_at) {
+    return cache.token;
+  }
+
   std::unique_lock<std::mutex> lock(mutex_);
   while (true) {
     auto now = clock.now();
     if (valid_at(now) && now < refresh_at_) {
-      return *token_;
+      return healthy_token(cache);
     }
 
     if (refreshing_) {
@@ -1666,6 +1707,7 @@ inline void TokenState::finish_refresh(std::optional<TokenGrant> grant,
 
   refreshing_ = false;
   ++generation_;
+  version_.fetch_add(1, std::memory_order_release);
   refreshed_.notify_all();
 }
 
@@ -1677,6 +1719,7 @@ inline void TokenState::invalidate() {
   });
   token_.reset();
   last_error_.reset();
+  version_.fetch_add(1, std::memory_order_release);
   failures_ = 0;
   retry_at_ = time_point();
 }

@@ -98,3 +98,25 @@ TEST_CASE("the README's complete program reports a refused grant and fails") {
 TEST_CASE("the README's canned backend answers token info from memory") {
   CHECK(canned_backend::user_of("any-token") == 42);
 }
+
+namespace emulator_usage {
+bool first_grant_met_the_fault();
+}  // namespace emulator_usage
+namespace recording_usage {
+bool second_grant_times_out(const bluejeans::auth::Configuration& config);
+}  // namespace recording_usage
+namespace own_flow {
+bluejeans::auth::TokenSource source_from_my_vault();
+}  // namespace own_flow
+
+TEST_CASE("the README's emulator example sees its fault served") {
+  CHECK(emulator_usage::first_grant_met_the_fault());
+}
+
+TEST_CASE("the README's recording backend example replays its script") {
+  CHECK(recording_usage::second_grant_times_out(bluejeans::auth::Configuration{}));
+}
+
+TEST_CASE("the README's own token flow serves its token") {
+  CHECK(own_flow::source_from_my_vault().access_token() == "token-from-my-vault");
+}
