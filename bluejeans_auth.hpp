@@ -633,6 +633,10 @@ class Logger {
 
 /// The default backend: one keep-alive cpp-httplib client with Nagle's algorithm off.
 /// Calls on one backend run one at a time, so sharing it between threads is safe.
+namespace detail {
+class Watchdog;
+}  // namespace detail
+
 class HttplibBackend {
  public:
   explicit HttplibBackend(const Configuration& config);
@@ -647,6 +651,7 @@ class HttplibBackend {
 
   std::unique_ptr<httplib::Client> client_;
   std::unique_ptr<std::mutex> send_mutex_;  // a deadline may only stop its own request
+  std::unique_ptr<detail::Watchdog> watchdog_;  // after client_, which it stops
   std::string authority_;
   std::string problem_;  // why the configuration cannot be used; empty when it can
   std::string ca_cert_;
@@ -2931,45 +2936,74 @@ inline std::unique_ptr<httplib::Client> make_httplib_client(const Configuration&
 
 // Stops a request that outlasts its deadline. cpp-httplib bounds each wait on the socket, not
 // the whole exchange, so a server that trickles bytes could otherwise hold a call for ever.
+// One thread per backend, started with the first request, sleeps until the deadline of the
+// request in flight. Deadlines only move later, so arming a request wakes the thread only
+// when it sleeps with no deadline at all: a call costs two mutex round trips, not a thread.
 class Watchdog {
  public:
-  Watchdog(httplib::Client& client, std::chrono::milliseconds limit)
-      : client_(&client), limit_(limit), thread_([this] { watch(); }) {}
+  explicit Watchdog(httplib::Client& client) : client_(&client) {}
 
   Watchdog(const Watchdog&) = delete;
   Watchdog& operator=(const Watchdog&) = delete;
 
-  ~Watchdog() { finish(); }
-
-  // Ends the watch; true when the deadline passed first and the request was stopped.
-  bool finish() {
+  ~Watchdog() {
     {
       const std::lock_guard<std::mutex> lock(mutex_);
-      done_ = true;
+      stopping_ = true;
     }
     wake_.notify_one();
     if (thread_.joinable()) {
       thread_.join();
     }
+  }
+
+  // Watches the next request; the caller sends one request at a time.
+  void arm(std::chrono::milliseconds limit) {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    deadline_ = std::chrono::steady_clock::now() + limit;
+    armed_ = true;
+    fired_ = false;
+    if (!thread_.joinable()) {
+      thread_ = std::thread([this] { watch(); });
+    } else if (idle_) {
+      wake_.notify_one();
+    }
+  }
+
+  // Ends the watch; true when the deadline passed first and the request was stopped.
+  bool disarm() {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    armed_ = false;
     return fired_;
   }
 
  private:
   void watch() {
     std::unique_lock<std::mutex> lock(mutex_);
-    if (!wake_.wait_for(lock, limit_, [this] { return done_; })) {
-      fired_ = true;
-      client_->stop();  // shuts the socket down, so the blocked read returns at once
+    while (!stopping_) {
+      if (!armed_) {
+        idle_ = true;
+        wake_.wait(lock);
+        idle_ = false;
+      } else if (std::chrono::steady_clock::now() >= deadline_) {
+        fired_ = true;
+        armed_ = false;
+        client_->stop();  // shuts the socket down, so the blocked read returns at once
+      } else {
+        wake_.wait_until(lock, deadline_);
+      }
     }
   }
 
   httplib::Client* client_;
-  std::chrono::milliseconds limit_;
   std::mutex mutex_;
   std::condition_variable wake_;
-  bool done_ = false;
+  std::chrono::steady_clock::time_point deadline_;
+  bool armed_ = false;
   bool fired_ = false;
-  std::thread thread_;  // last, so that it starts after the members it reads
+  bool idle_ = false;
+  bool stopping_ = false;
+  std::thread thread_;
 };
 
 // The first reason in this thread's OpenSSL error queue, which names the cause of a failed
@@ -3005,6 +3039,7 @@ inline HttplibBackend::HttplibBackend(const Configuration& config)
   const auto endpoint = detail::parse_endpoint(config.host);
   authority_ = endpoint->authority();
   client_ = detail::make_httplib_client(config, *endpoint);
+  watchdog_ = std::make_unique<detail::Watchdog>(*client_);
   if (!client_->is_valid()) {
     problem_ = config.cert_file.empty()
                    ? "could not set up a client for " + authority_
@@ -3052,11 +3087,9 @@ inline BackendResult HttplibBackend::send(const HttpRequest& request) {
   bool sent = false;
   bool timed_out = false;
   detail::clear_tls_errors();  // so that a failure below reads only its own causes
-  {
-    detail::Watchdog watchdog(*client_, deadline_);
-    sent = client_->send(http, response, error) && error == httplib::Error::Success;
-    timed_out = watchdog.finish();
-  }
+  watchdog_->arm(deadline_);
+  sent = client_->send(http, response, error) && error == httplib::Error::Success;
+  timed_out = watchdog_->disarm();
 
   if (!sent) {
     if (too_large) {

@@ -8,6 +8,9 @@
 
 #include "bench_support.hpp"
 #include "bluejeans_auth.hpp"
+#ifdef BLUEJEANS_AUTH_BENCH_CURL
+#include "bluejeans_auth_curl.hpp"
+#endif
 
 namespace bj = bluejeans::auth;
 
@@ -129,6 +132,79 @@ void bench_per_thread(const bench::Settings& settings, const bench::LoopbackServ
   bench::report_rates(name.c_str(), per_thread * threads, c, "library", "bare");
 }
 
+#ifdef BLUEJEANS_AUTH_BENCH_CURL
+
+// Bare libcurl as a careful user writes it: one reused handle, Nagle off, one body built once.
+class BareCurl {
+ public:
+  explicit BareCurl(const std::string& url) : handle_(curl_easy_init()) {
+    body_ = nlohmann::json(kRequest).dump();
+    url_ = url + "/oauth2/token?Client";
+    headers_ = curl_slist_append(headers_, "Content-Type: application/json");
+    curl_easy_setopt(handle_, CURLOPT_URL, url_.c_str());
+    curl_easy_setopt(handle_, CURLOPT_HTTPHEADER, headers_);
+    curl_easy_setopt(handle_, CURLOPT_POSTFIELDS, body_.c_str());
+    curl_easy_setopt(handle_, CURLOPT_POSTFIELDSIZE, static_cast<long>(body_.size()));
+    curl_easy_setopt(handle_, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(handle_, CURLOPT_WRITEFUNCTION, &BareCurl::collect);
+    curl_easy_setopt(handle_, CURLOPT_WRITEDATA, &reply_);
+  }
+
+  ~BareCurl() {
+    curl_slist_free_all(headers_);
+    curl_easy_cleanup(handle_);
+  }
+
+  BareCurl(const BareCurl&) = delete;
+  BareCurl& operator=(const BareCurl&) = delete;
+
+  std::string grant() {
+    reply_.clear();
+    if (curl_easy_perform(handle_) != CURLE_OK) {
+      throw std::runtime_error("bare curl grant failed");
+    }
+    return nlohmann::json::parse(reply_).at("access_token").get<std::string>();
+  }
+
+ private:
+  static std::size_t collect(char* data, std::size_t size, std::size_t count, void* out) {
+    static_cast<std::string*>(out)->append(data, size * count);
+    return size * count;
+  }
+
+  CURL* handle_;
+  curl_slist* headers_ = nullptr;
+  std::string body_;
+  std::string url_;
+  std::string reply_;
+};
+
+void bench_curl(const bench::Settings& settings, const bench::LoopbackServer& server) {
+  const long n = settings.count(4000);
+  bj::AuthenticationApi<bj::CurlBackend> api(config_for(server));
+  BareCurl bare(server.url());
+
+  const auto c = bench::compare(
+      settings.rounds,
+      [&] {
+        return bench::seconds_for([&] {
+          for (long i = 0; i < n; ++i) {
+            check_token(*api.get_token_by_client(kRequest).access_token);
+          }
+        });
+      },
+      [&] {
+        return bench::seconds_for([&] {
+          for (long i = 0; i < n; ++i) {
+            check_token(bare.grant());
+          }
+        });
+      });
+  bench::report_rates("grants, 1 thread, CurlBackend", n, c, "library", "bare curl");
+}
+
+#endif  // BLUEJEANS_AUTH_BENCH_CURL
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -143,4 +219,8 @@ int main(int argc, char** argv) {
   bench_one_thread(settings, server);
   bench_shared(settings, server, 4);
   bench_per_thread(settings, server, 4);
+#ifdef BLUEJEANS_AUTH_BENCH_CURL
+  std::printf("# CurlBackend against bare libcurl with a reused handle; target >= 0.95\n");
+  bench_curl(settings, server);
+#endif
 }
