@@ -2250,7 +2250,7 @@ class ModelDecoder {
 
   bool open(JsonEvent event) {
     if (++depth_ > max_json_depth) {
-      return fail("nests deeper than " + std::to_string(max_json_depth) + " levels");
+      return fail("reply nests deeper than " + std::to_string(max_json_depth) + " levels");
     }
     if (frames_.empty()) {
       if (event != JsonEvent::object) {

@@ -186,6 +186,7 @@ struct CurlBackend::State {
   std::string origin;     // "https://host:443", empty when Configuration::host is unusable
   std::string authority;  // "host:443", for messages
   std::size_t max_response_bytes = 0;
+  std::string problem;    // why the configuration cannot be used, when it cannot
   char error_text[CURL_ERROR_SIZE] = {};
 };
 
@@ -194,7 +195,12 @@ inline CurlBackend::CurlBackend(const Configuration& config)
   State& state = *state_;
   state.max_response_bytes = config.max_response_bytes;
   const auto endpoint = detail::parse_endpoint(config.host);
-  if (!endpoint || !detail::CurlGlobal::ready()) {
+  if (!endpoint) {
+    state.problem =
+        "host \"" + detail::printable(config.host, 200) + "\" is not an http:// or https:// URL";
+    return;
+  }
+  if (!detail::CurlGlobal::ready()) {
     return;
   }
   state.handle.reset(curl_easy_init());
@@ -247,7 +253,9 @@ inline CurlBackend::CurlBackend(const Configuration& config)
 
 inline BackendResult CurlBackend::send(const HttpRequest& request) {
   if (!state_ || !state_->handle) {
-    return TransportFailure{TransportFailureKind::other, "the configured host is not usable"};
+    const bool explained = state_ && !state_->problem.empty();
+    return TransportFailure{TransportFailureKind::other,
+                            explained ? state_->problem : "libcurl could not be set up"};
   }
   State& state = *state_;
   const std::lock_guard<std::mutex> lock(state.mutex);

@@ -221,13 +221,17 @@ int run_demo() {
   }) && ok;
 
   std::cout << "5. a fault plan for get_token_by_client: 503 with Retry-After: 2, "
-               "then a dropped connection\n";
+               "then a dropped connection\n"
+               "   (retries off here, so that each fault reaches the caller)\n";
+  bj::Configuration one_try = config;
+  one_try.retry.max_attempts = 1;
+  bj::AuthenticationApi<> api_without_retries(one_try);
   emulator.add_faults(emu::Operation::client,
                       {emu::parse_fault("503,retry-after=2"), emu::parse_fault("drop")});
   const bj::GrantRequestClient request{"client_credentials", client.client_id,
                                        client.client_secret};
   for (int attempt = 1; attempt <= 3; ++attempt) {
-    const auto result = api.try_get_token_by_client(request);
+    const auto result = api_without_retries.try_get_token_by_client(request);
     std::cout << "   attempt " << attempt;
     if (result) {
       std::cout << " succeeds: access token " << redacted(result.value().access_token) << '\n';
@@ -265,6 +269,10 @@ int main(int argc, char** argv) {
   app.add_flag("--insecure", insecure, "Do not verify the server's TLS certificate");
   app.add_option("--timeout", timeout, "Seconds to wait for connect and reply")
       ->check(CLI::Range(0.1, 3600.0))
+      ->capture_default_str();
+  app.add_option("--attempts", config.retry.max_attempts,
+                 "Tries in all for a call that meets a 5xx, 429 or connection failure")
+      ->check(CLI::Range(1, 20))
       ->capture_default_str();
 
   bool token_only = false;

@@ -81,7 +81,8 @@ class CliTest(unittest.TestCase):
     def run_cli(self, *args, env=None, stdin="", host=None):
         environment = {"PATH": os.environ.get("PATH", "")}
         environment.update(env or {})
-        command = [CLI, "--host", host or self.emulator.url, "--timeout", "10", *args]
+        command = [CLI, "--host", host or self.emulator.url, "--timeout", "10", "--attempts", "1",
+                   *args]
         result = subprocess.run(command, input=stdin, capture_output=True, text=True,
                                 env=environment, timeout=60)
         CliTest.outputs.extend([result.stdout, result.stderr])
@@ -211,8 +212,8 @@ class EmulatorProgramTest(unittest.TestCase):
                    "BLUEJEANS_CLIENT_SECRET": CLIENT_SECRET, "BLUEJEANS_ACCESS_TOKEN": "x" * 40}
 
             def run(*args):
-                result = subprocess.run([CLI, "--host", emulator.url, *args], env=env,
-                                        capture_output=True, text=True, timeout=60)
+                result = subprocess.run([CLI, "--host", emulator.url, "--attempts", "1", *args],
+                                        env=env, capture_output=True, text=True, timeout=60)
                 CliTest.outputs.extend([result.stdout, result.stderr])
                 return result
 

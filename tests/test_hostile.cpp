@@ -21,6 +21,7 @@ const GrantRequestClient credentials{"client_credentials", "hostile-client", "ho
 // Short timeouts: 300 ms each, so the whole-request deadline is 900 ms.
 Configuration config_for(const RawServer& server) {
   Configuration config;
+  config.retry.max_attempts = 1;  // one exchange per call: each test scripts single replies
   config.host = server.url();
   config.connect_timeout = 300ms;
   config.read_timeout = 300ms;
@@ -180,7 +181,8 @@ TEST_CASE("a reply larger than max_response_bytes is refused without buffering i
 }
 
 TEST_CASE("deeply nested JSON is a decode error, not a deep recursion") {
-  const std::string body = std::string(20000, '[') + std::string(20000, ']');
+  const std::string body =
+      "{\"x\":" + std::string(20000, '[') + std::string(20000, ']') + "}";
   RawServer server(reply_with("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                               "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
                               body));

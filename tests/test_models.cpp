@@ -443,12 +443,12 @@ TEST_CASE("operator<< prints a model for people") {
   SUBCASE("request credentials show as a length only") {
     const bj::GrantRequestClient client{"client_credentials", "app", "super-secret-value"};
     CHECK(printed(client) ==
-          "GrantRequestClient{grant_type: \"client_credentials\", client_id: \"app\", "
-          "client_secret: <secret, 18 characters>}");
+          "GrantRequestClient{client_id: \"app\", client_secret: <secret, 18 characters>, "
+          "grant_type: \"client_credentials\"}");
     const bj::GrantRequestPassword password{"password", "alice", "hunter2-hunter2"};
     CHECK(printed(password) ==
-          "GrantRequestPassword{grant_type: \"password\", username: \"alice\", "
-          "password: <secret, 15 characters>}");
+          "GrantRequestPassword{grant_type: \"password\", password: <secret, 15 characters>, "
+          "username: \"alice\"}");
     const bj::GrantRequestMeeting meeting{"meeting_passcode", "1234567890", "4321"};
     CHECK(printed(meeting) ==
           "GrantRequestMeeting{grant_type: \"meeting_passcode\", "

@@ -13,6 +13,7 @@ namespace {
 
 bj::Configuration test_config() {
   bj::Configuration config;
+  config.retry.max_attempts = 1;  // one exchange per call: each test scripts single replies
   config.host = "https://auth.example.com/api";
   config.api_key["access_token"] = "configured-token";
   return config;

@@ -92,6 +92,7 @@ void require_clean(const Observed& observed) {
 
 Configuration base_config(const LogCapture& logs) {
   Configuration config;
+  config.retry.max_attempts = 1;  // one exchange per call: each test scripts single replies
   config.host = "https://api.example.invalid";
   config.api_key["access_token"] = api_key;
   config.log = logs.callback();
