@@ -223,6 +223,66 @@ TEST_CASE("no secret shows in errors, logs or printed models, whatever a fake ba
   }
 }
 
+TEST_CASE("no secret shows on the retry paths, whatever a fake backend answers") {
+  for (const auto& outcome : fake_outcomes()) {
+    CAPTURE(outcome.name);
+    LogCapture logs;
+    Observed observed;
+    {
+      Configuration config = base_config(logs);
+      config.retry.max_attempts = 3;
+      config.retry.sleep = [](std::chrono::milliseconds) {};  // retry at once
+      AuthenticationApi<ScriptedBackend> api(config, ScriptedBackend{outcome.answer});
+      run_every_operation(api, observed);
+    }
+    observed.logs(logs);
+    require_clean(observed);
+  }
+}
+
+TEST_CASE("no secret shows in a token source's events, whatever a fake backend answers") {
+  for (const auto& outcome : fake_outcomes()) {
+    CAPTURE(outcome.name);
+    LogCapture logs;
+    Observed observed;
+    {
+      // A good grant first, so that a failed refresh has a current token to serve.
+      bool first = true;
+      ScriptedBackend backend{[&first, &outcome](const HttpRequest& request) {
+        const bool good = first;
+        first = false;
+        return good ? BackendResult(reply(200, "OK", success_body())) : outcome.answer(request);
+      }};
+      AuthenticationApi<ScriptedBackend> api(base_config(logs), backend);
+      const auto clock = std::make_shared<ManualClock>();
+      TokenSourceOptions options;
+      options.clock = clock;
+      options.log = logs.callback();
+      options.log_level = LogLevel::debug;
+      TokenSource source = make_token_source(
+          api, GrantRequestPassword{"password", "someone@example.invalid", password}, options);
+
+      // The token a call returns is the secret it exists to hand out; only errors are text.
+      const auto ask = [&] {
+        try {
+          (void)source.access_token();
+        } catch (const ApiException& e) {
+          observed.texts.push_back(e.what());
+        }
+      };
+      ask();                                     // acquired
+      clock->advance(std::chrono::minutes(56));  // inside the refresh margin
+      ask();                                     // refreshed, or the current token served
+      source.invalidate();
+      ask();                                     // fetched again, or failed
+      clock->advance(std::chrono::hours(2));     // past every expiry
+      ask();
+    }
+    observed.logs(logs);
+    require_clean(observed);
+  }
+}
+
 TEST_CASE("no secret shows when the client refuses to send") {
   LogCapture logs;
   Observed observed;
