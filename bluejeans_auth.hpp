@@ -2053,13 +2053,15 @@ const ModelOps& model_ops_for(std::index_sequence<I...>) {
       [](void* model, int field, JsonValue& value) {
         auto& typed = *static_cast<M*>(model);
         Stored stored;
-        ((field == static_cast<int>(I)
-              ? (stored = value.event == JsonEvent::null
-                              ? (reset_member(typed.*(std::get<I>(fields).member)), Stored{})
-                              : store_member(typed.*(std::get<I>(fields).member), value),
-                 true)
-              : false) ||
-         ...);
+        // Stops at the field's own index; the cast keeps a one-field fold from warning.
+        static_cast<void>(
+            ((field == static_cast<int>(I)
+                  ? (stored = value.event == JsonEvent::null
+                                  ? (reset_member(typed.*(std::get<I>(fields).member)), Stored{})
+                                  : store_member(typed.*(std::get<I>(fields).member), value),
+                     true)
+                  : false) ||
+             ...));
         return stored;
       },
       [](void* model, std::uint32_t seen) {

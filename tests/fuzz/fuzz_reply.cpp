@@ -7,6 +7,7 @@
 
 #include <fuzzer/FuzzedDataProvider.h>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <sstream>
@@ -90,6 +91,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   Configuration config;
   config.api_key["access_token"] = api_key;
+  // The retry paths are fuzzed too (each reply is served to every attempt), without waiting.
+  config.retry.sleep = [](std::chrono::milliseconds) {};
   config.log_level = LogLevel::debug;
   config.log = [](LogLevel, std::string_view line) {
     if (from_reply) {
