@@ -1825,7 +1825,15 @@ void encode_field(nlohmann::json& json, const char* key, const std::optional<T>&
 inline void append_json_string(std::string& out, std::string_view text) {
   static constexpr char hex[] = "0123456789abcdef";
   out += '"';
-  for (const char c : text) {
+  // Runs of characters that need no escape, nearly all of them, are appended whole.
+  std::size_t run = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') {
+      continue;
+    }
+    out.append(text.data() + run, i - run);
+    run = i + 1;
     switch (c) {
       case '"':
         out += "\\\"";
@@ -1849,15 +1857,12 @@ inline void append_json_string(std::string& out, std::string_view text) {
         out += "\\t";
         break;
       default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += "\\u00";
-          out += hex[static_cast<unsigned char>(c) >> 4];
-          out += hex[c & 0x0F];
-        } else {
-          out += c;
-        }
+        out += "\\u00";
+        out += hex[c >> 4];
+        out += hex[c & 0x0F];
     }
   }
+  out.append(text.data() + run, text.size() - run);
   out += '"';
 }
 
@@ -3064,22 +3069,31 @@ inline BackendResult HttplibBackend::send(const HttpRequest& request) {
     http.headers.emplace(name, value);
   }
 
-  // Read the body through a receiver so that an oversized reply is cut off, not buffered.
-  // The receiver sees the body after decompression, so a compressed bomb is cut off too.
-  std::string body;
-  bool too_large = false;
-  http.response_handler = [&](const httplib::Response& head) {
-    const auto length = detail::parse_length(head.get_header_value("Content-Length"));
-    too_large = length && *length > max_response_bytes_;
-    return !too_large;
+  // Read the body through a receiver so that an oversized reply is cut off, not buffered;
+  // a Content-Length over the limit is refused before any of the body is read. The receiver
+  // sees the body after decompression, so a compressed bomb is cut off too. Both callbacks
+  // capture one pointer, which std::function stores without allocating.
+  struct Sink {
+    std::string body;
+    std::size_t limit;
+    bool too_large;
+  } sink{{}, max_response_bytes_, false};
+  Sink* const into = &sink;
+  http.response_handler = [into](const httplib::Response& head) {
+    const auto length = head.headers.find("Content-Length");
+    if (length != head.headers.end()) {
+      const auto declared = detail::parse_length(length->second);
+      into->too_large = declared && *declared > into->limit;
+    }
+    return !into->too_large;
   };
-  http.content_receiver = [&](const char* data, std::size_t size, std::uint64_t,
-                              std::uint64_t) {
-    if (body.size() + size > max_response_bytes_) {
-      too_large = true;
+  http.content_receiver = [into](const char* data, std::size_t size, std::uint64_t,
+                                 std::uint64_t) {
+    if (into->body.size() + size > into->limit) {
+      into->too_large = true;
       return false;
     }
-    body.append(data, size);
+    into->body.append(data, size);
     return true;
   };
 
@@ -3094,7 +3108,7 @@ inline BackendResult HttplibBackend::send(const HttpRequest& request) {
   timed_out = watchdog_->disarm();
 
   if (!sent) {
-    if (too_large) {
+    if (sink.too_large) {
       return TransportFailure{TransportFailureKind::too_large,
                               "more than " + std::to_string(max_response_bytes_) +
                                   " bytes from " + authority_};
@@ -3111,7 +3125,7 @@ inline BackendResult HttplibBackend::send(const HttpRequest& request) {
   HttpResponse reply;
   reply.status = response.status;
   reply.reason = std::move(response.reason);
-  reply.body = std::move(body);
+  reply.body = std::move(sink.body);
   for (auto& [name, value] : response.headers) {
     reply.headers.emplace(name, std::move(value));
   }
