@@ -655,6 +655,7 @@ class HttplibBackend {
   std::string authority_;
   std::string problem_;  // why the configuration cannot be used; empty when it can
   std::string ca_cert_;
+  bool tls_ = false;  // https: OpenSSL's error queue then explains failures
   std::size_t max_response_bytes_;
   std::chrono::milliseconds deadline_;
 };
@@ -1821,68 +1822,80 @@ void encode_field(nlohmann::json& json, const char* key, const std::optional<T>&
   }
 }
 
-// JSON string escaping as nlohmann::json::dump() does it; the text is already valid UTF-8.
-inline void append_json_string(std::string& out, std::string_view text) {
+// The most characters write_json_string can write for `text`: every byte as "\u00XX".
+inline std::size_t json_string_bound(std::string_view text) { return 6 * text.size() + 2; }
+
+// Writes `text` as a JSON string the way nlohmann::json::dump() does (it is already valid
+// UTF-8) and returns the end. Writing through a pointer into room made beforehand keeps the
+// cost of a character to a compare and a store.
+inline char* write_json_string(char* out, std::string_view text) {
   static constexpr char hex[] = "0123456789abcdef";
-  out += '"';
-  // Runs of characters that need no escape, nearly all of them, are appended whole.
-  std::size_t run = 0;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const auto c = static_cast<unsigned char>(text[i]);
+  *out++ = '"';
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
     if (c >= 0x20 && c != '"' && c != '\\') {
+      *out++ = ch;
       continue;
     }
-    out.append(text.data() + run, i - run);
-    run = i + 1;
+    *out++ = '\\';
     switch (c) {
       case '"':
-        out += "\\\"";
-        break;
       case '\\':
-        out += "\\\\";
+        *out++ = ch;
         break;
       case '\b':
-        out += "\\b";
+        *out++ = 'b';
         break;
       case '\f':
-        out += "\\f";
+        *out++ = 'f';
         break;
       case '\n':
-        out += "\\n";
+        *out++ = 'n';
         break;
       case '\r':
-        out += "\\r";
+        *out++ = 'r';
         break;
       case '\t':
-        out += "\\t";
+        *out++ = 't';
         break;
       default:
-        out += "\\u00";
-        out += hex[c >> 4];
-        out += hex[c & 0x0F];
+        for (const char u : {'u', '0', '0', hex[c >> 4], hex[c & 0x0F]}) {
+          *out++ = u;
+        }
     }
   }
-  out.append(text.data() + run, text.size() - run);
-  out += '"';
+  *out++ = '"';
+  return out;
 }
 
 // A request body written straight to text: request models hold only strings, and building
 // a document first would cost more than the rest of the call's own work.
 template <class M>
 std::string encode_body(const M& request) {
-  std::string body;
-  body.reserve(128);
-  body += '{';
-  const auto append = [&](const auto& field) {
-    if (body.size() > 1) {
-      body += ',';
-    }
-    append_json_string(body, field.key);
-    body += ':';
-    append_json_string(body, request.*(field.member));
+  const auto& fields = describe(Tag<M>{}).fields;
+
+  // Room for the worst case first, so that no write below checks capacity.
+  std::size_t bound = 2;
+  const auto add_bound = [&](const auto& field) {
+    bound += json_string_bound(field.key) + json_string_bound(request.*(field.member)) + 2;
   };
-  std::apply([&](const auto&... fields) { (append(fields), ...); }, describe(Tag<M>{}).fields);
-  body += '}';
+  std::apply([&](const auto&... field) { (add_bound(field), ...); }, fields);
+  std::string body(bound, '\0');
+
+  char* out = body.data();
+  *out++ = '{';
+  const auto write_field = [&](const auto& field) {
+    if (out - body.data() > 1) {
+      *out++ = ',';
+    }
+    out = write_json_string(out, field.key);
+    *out++ = ':';
+    out = write_json_string(out, request.*(field.member));
+  };
+  std::apply([&](const auto&... field) { (write_field(field), ...); }, fields);
+  *out++ = '}';
+
+  body.resize(static_cast<std::size_t>(out - body.data()));
   return body;
 }
 
@@ -2454,8 +2467,9 @@ inline void throw_decode_error(const DecodeFailure& failure) {
 inline void print_string(std::ostream& out, const std::string& value, Secrecy secrecy) {
   switch (secrecy) {
     case Secrecy::none: {
-      std::string quoted;
-      append_json_string(quoted, value);
+      std::string quoted(json_string_bound(value), '\0');
+      quoted.resize(static_cast<std::size_t>(write_json_string(quoted.data(), value) -
+                                             quoted.data()));
       out << quoted;
       return;
     }
@@ -3045,6 +3059,7 @@ inline HttplibBackend::HttplibBackend(const Configuration& config)
   }
   const auto endpoint = detail::parse_endpoint(config.host);
   authority_ = endpoint->authority();
+  tls_ = endpoint->scheme == "https";
   client_ = detail::make_httplib_client(config, *endpoint);
   watchdog_ = std::make_unique<detail::Watchdog>(*client_);
   if (!client_->is_valid()) {
@@ -3066,7 +3081,7 @@ inline BackendResult HttplibBackend::send(const HttpRequest& request) {
   http.path = request.target;
   http.body = request.body;
   for (const auto& [name, value] : request.headers) {
-    http.headers.emplace(name, value);
+    http.headers.emplace_hint(http.headers.end(), name, value);
   }
 
   // Read the body through a receiver so that an oversized reply is cut off, not buffered;
@@ -3102,7 +3117,9 @@ inline BackendResult HttplibBackend::send(const HttpRequest& request) {
   httplib::Error error = httplib::Error::Success;
   bool sent = false;
   bool timed_out = false;
-  detail::clear_tls_errors();  // so that a failure below reads only its own causes
+  if (tls_) {
+    detail::clear_tls_errors();  // so that a failure below reads only its own causes
+  }
   watchdog_->arm(deadline_);
   sent = client_->send(http, response, error) && error == httplib::Error::Success;
   timed_out = watchdog_->disarm();
@@ -3126,8 +3143,9 @@ inline BackendResult HttplibBackend::send(const HttpRequest& request) {
   reply.status = response.status;
   reply.reason = std::move(response.reason);
   reply.body = std::move(sink.body);
+  // cpp-httplib keeps its headers in the same case-insensitive order, so each one goes last.
   for (auto& [name, value] : response.headers) {
-    reply.headers.emplace(name, std::move(value));
+    reply.headers.emplace_hint(reply.headers.end(), name, std::move(value));
   }
   return reply;
 }
@@ -3160,7 +3178,7 @@ inline TransportFailure HttplibBackend::failure(httplib::Error error) const {
     case httplib::Error::Write: {
       // Under TLS 1.3 a server refuses a client certificate after the handshake, so the
       // refusal arrives as an alert while the request is written or the reply read.
-      const std::string reason = detail::last_tls_reason();
+      const std::string reason = tls_ ? detail::last_tls_reason() : "";
       if (!reason.empty()) {
         return TransportFailure{TransportFailureKind::tls,
                                 "the server ended the TLS session: " + reason + where};
