@@ -573,6 +573,9 @@ struct Configuration {
   std::map<std::string, std::string> default_headers;  // sent with every request
 
   std::size_t max_response_bytes = std::size_t{1} << 20;  // larger replies are refused
+  /// Connections one HttplibBackend opens at most, one per thread calling at the same time;
+  /// further callers wait for a connection to come free.
+  std::size_t max_connections = 8;
   bool allow_insecure_http = false;  // send credentials over plain http to a remote host
 
   LogLevel log_level = LogLevel::info;  // lines below this level are not even formatted
@@ -631,12 +634,13 @@ class Logger {
 
 #ifndef BLUEJEANS_AUTH_NO_HTTPLIB
 
-/// The default backend: one keep-alive cpp-httplib client with Nagle's algorithm off.
-/// Calls on one backend run one at a time, so sharing it between threads is safe.
+/// The default backend: keep-alive cpp-httplib clients with Nagle's algorithm off.
 namespace detail {
-class Watchdog;
+class ConnectionPool;
 }  // namespace detail
 
+/// Threads that share one backend each get a keep-alive connection of their own, up to
+/// Configuration::max_connections; a thread alone keeps reusing one connection.
 class HttplibBackend {
  public:
   explicit HttplibBackend(const Configuration& config);
@@ -647,11 +651,9 @@ class HttplibBackend {
   BackendResult send(const HttpRequest& request);
 
  private:
-  TransportFailure failure(httplib::Error error) const;
+  TransportFailure failure(const httplib::Client& client, httplib::Error error) const;
 
-  std::unique_ptr<httplib::Client> client_;
-  std::unique_ptr<std::mutex> send_mutex_;  // a deadline may only stop its own request
-  std::unique_ptr<detail::Watchdog> watchdog_;  // after client_, which it stops
+  std::unique_ptr<detail::ConnectionPool> pool_;
   std::string authority_;
   std::string problem_;  // why the configuration cannot be used; empty when it can
   std::string ca_cert_;
@@ -3027,6 +3029,89 @@ class Watchdog {
   std::thread thread_;
 };
 
+// One keep-alive connection and the watchdog that bounds each request on it.
+struct Connection {
+  explicit Connection(std::unique_ptr<httplib::Client> made)
+      : client(std::move(made)), watchdog(*client) {}
+
+  std::unique_ptr<httplib::Client> client;
+  Watchdog watchdog;  // after client, which it stops
+};
+
+// The connections of one backend. A call takes the connection returned last (the warmest),
+// opens a new one while fewer than the limit are open, or else waits for one to come back.
+class ConnectionPool {
+ public:
+  ConnectionPool(const Configuration& config, Endpoint endpoint)
+      : config_(config), endpoint_(std::move(endpoint)),
+        limit_(std::max<std::size_t>(config.max_connections, 1)) {}
+
+  ConnectionPool(const ConnectionPool&) = delete;
+  ConnectionPool& operator=(const ConnectionPool&) = delete;
+
+  std::unique_ptr<Connection> acquire() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    returned_.wait(lock, [this] { return !idle_.empty() || open_ < limit_; });
+    if (!idle_.empty()) {
+      auto connection = std::move(idle_.back());
+      idle_.pop_back();
+      return connection;
+    }
+
+    ++open_;
+    lock.unlock();
+    try {
+      return std::make_unique<Connection>(make_httplib_client(config_, endpoint_));
+    } catch (...) {
+      forget();
+      throw;
+    }
+  }
+
+  void release(std::unique_ptr<Connection> connection) {
+    {
+      const std::lock_guard<std::mutex> lock(mutex_);
+      idle_.push_back(std::move(connection));
+    }
+    returned_.notify_one();
+  }
+
+  // A connection that could not be used is closed, which leaves room for a new one.
+  void forget() {
+    {
+      const std::lock_guard<std::mutex> lock(mutex_);
+      --open_;
+    }
+    returned_.notify_one();
+  }
+
+ private:
+  const Configuration config_;
+  const Endpoint endpoint_;
+  const std::size_t limit_;
+  std::mutex mutex_;
+  std::condition_variable returned_;
+  std::vector<std::unique_ptr<Connection>> idle_;
+  std::size_t open_ = 0;
+};
+
+// Hands a connection back to its pool however the call ends.
+class Lease {
+ public:
+  explicit Lease(ConnectionPool& pool) : pool_(&pool), connection_(pool.acquire()) {}
+  ~Lease() { pool_->release(std::move(connection_)); }
+
+  Lease(const Lease&) = delete;
+  Lease& operator=(const Lease&) = delete;
+
+  Connection& operator*() const { return *connection_; }
+  Connection* operator->() const { return connection_.get(); }
+
+ private:
+  ConnectionPool* pool_;
+  std::unique_ptr<Connection> connection_;
+};
+
 // The first reason in this thread's OpenSSL error queue, which names the cause of a failed
 // handshake; empty when none.
 inline std::string last_tls_reason() {
@@ -3049,8 +3134,7 @@ inline void clear_tls_errors() {
 }  // namespace detail
 
 inline HttplibBackend::HttplibBackend(const Configuration& config)
-    : send_mutex_(std::make_unique<std::mutex>()),
-      problem_(detail::backend_problem(config)),
+    : problem_(detail::backend_problem(config)),
       ca_cert_(config.ssl_ca_cert),
       max_response_bytes_(config.max_response_bytes),
       deadline_(config.connect_timeout + config.write_timeout + config.read_timeout) {
@@ -3060,9 +3144,11 @@ inline HttplibBackend::HttplibBackend(const Configuration& config)
   const auto endpoint = detail::parse_endpoint(config.host);
   authority_ = endpoint->authority();
   tls_ = endpoint->scheme == "https";
-  client_ = detail::make_httplib_client(config, *endpoint);
-  watchdog_ = std::make_unique<detail::Watchdog>(*client_);
-  if (!client_->is_valid()) {
+  pool_ = std::make_unique<detail::ConnectionPool>(config, *endpoint);
+
+  // The first connection shows whether the certificate and key can be loaded at all.
+  const detail::Lease first(*pool_);
+  if (!first->client->is_valid()) {
     problem_ = config.cert_file.empty()
                    ? "could not set up a client for " + authority_
                    : "could not load the client certificate " +
@@ -3112,7 +3198,8 @@ inline BackendResult HttplibBackend::send(const HttpRequest& request) {
     return true;
   };
 
-  const std::lock_guard<std::mutex> one_at_a_time(*send_mutex_);
+  const detail::Lease connection(*pool_);
+  httplib::Client& client = *connection->client;
   httplib::Response response;
   httplib::Error error = httplib::Error::Success;
   bool sent = false;
@@ -3120,9 +3207,9 @@ inline BackendResult HttplibBackend::send(const HttpRequest& request) {
   if (tls_) {
     detail::clear_tls_errors();  // so that a failure below reads only its own causes
   }
-  watchdog_->arm(deadline_);
-  sent = client_->send(http, response, error) && error == httplib::Error::Success;
-  timed_out = watchdog_->disarm();
+  connection->watchdog.arm(deadline_);
+  sent = client.send(http, response, error) && error == httplib::Error::Success;
+  timed_out = connection->watchdog.disarm();
 
   if (!sent) {
     if (sink.too_large) {
@@ -3136,7 +3223,7 @@ inline BackendResult HttplibBackend::send(const HttpRequest& request) {
                                   std::to_string(deadline_.count()) +
                                   " ms (connect, write and read timeouts together)"};
     }
-    return failure(error);
+    return failure(client, error);
   }
 
   HttpResponse reply;
@@ -3150,13 +3237,14 @@ inline BackendResult HttplibBackend::send(const HttpRequest& request) {
   return reply;
 }
 
-inline TransportFailure HttplibBackend::failure(httplib::Error error) const {
+inline TransportFailure HttplibBackend::failure(const httplib::Client& client,
+                                                httplib::Error error) const {
   const std::string where = " (" + authority_ + ")";
   std::string what;
   switch (error) {
 #ifdef CPPHTTPLIB_OPENSSL_SUPPORT
     case httplib::Error::SSLServerVerification: {
-      const long result = client_->get_openssl_verify_result();
+      const long result = client.get_openssl_verify_result();
       what = result == X509_V_OK
                  ? "the server's certificate does not match the host name"
                  : std::string("the server's certificate is not trusted: ") +

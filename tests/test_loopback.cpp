@@ -7,10 +7,14 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 namespace {
 
@@ -28,7 +32,76 @@ bj::Configuration config_for(const LoopbackServer& server) {
   return config;
 }
 
+// Counts the requests the server is handling at once. Each handler waits, up to `patience`,
+// for `wanted` requests to be in flight together, so calls that overlap are seen overlapping
+// however the threads happen to be scheduled.
+class OverlapProbe {
+ public:
+  OverlapProbe(int wanted, std::chrono::milliseconds patience)
+      : wanted_(wanted), patience_(patience) {}
+
+  void handle() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    ++in_flight_;
+    most_ = std::max(most_, in_flight_);
+    changed_.notify_all();
+    changed_.wait_for(lock, patience_, [this] { return most_ >= wanted_; });
+    --in_flight_;
+  }
+
+  int most() const {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    return most_;
+  }
+
+ private:
+  const int wanted_;
+  const std::chrono::milliseconds patience_;
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  int in_flight_ = 0;
+  int most_ = 0;
+};
+
+// Makes `threads` calls at once on one shared API object and returns the most the server saw
+// in flight together.
+int most_calls_in_flight(std::size_t max_connections, int threads,
+                         std::chrono::milliseconds patience) {
+  OverlapProbe probe(threads, patience);
+  LoopbackServer server;
+  server.http().Post("/oauth2/token", [&](const httplib::Request&, httplib::Response& reply) {
+    probe.handle();
+    reply.set_content(R"({"access_token":"shared-token","expires_in":60})", "application/json");
+  });
+  server.start();
+
+  bj::Configuration config = config_for(server);
+  config.max_connections = max_connections;
+  bj::AuthenticationApi<> api(config);
+  std::vector<std::thread> callers;
+  std::atomic<int> granted{0};
+  for (int t = 0; t < threads; ++t) {
+    callers.emplace_back([&] {
+      granted += api.try_get_token_by_client({"client_credentials", "id", "secret"}).ok();
+    });
+  }
+  for (auto& caller : callers) {
+    caller.join();
+  }
+  CHECK(granted == threads);
+  return probe.most();
+}
+
 }  // namespace
+
+TEST_CASE("threads sharing one API object each get a connection of their own") {
+  SUBCASE("up to max_connections calls are in flight at once") {
+    CHECK(most_calls_in_flight(4, 4, std::chrono::seconds(20)) == 4);
+  }
+  SUBCASE("max_connections = 1 sends one call at a time") {
+    CHECK(most_calls_in_flight(1, 3, std::chrono::milliseconds(200)) == 1);
+  }
+}
 
 TEST_CASE("every operation works over loopback HTTP through the default backend") {
   const TokenService service;
