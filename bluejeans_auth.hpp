@@ -603,6 +603,8 @@ bool is_valid_utf8(std::string_view text);
 std::string url_encode(std::string_view text);
 std::string redact_query(std::string_view target);
 std::string redact_token(std::string_view token);
+std::string redact_userinfo(std::string_view url);
+std::string backend_problem(const Configuration& config);
 std::string scrub(std::string text, const std::vector<std::string_view>& secrets);
 std::string printable(std::string_view text, std::size_t max_length);
 std::optional<std::uint64_t> parse_length(std::string_view text);
@@ -945,12 +947,21 @@ class AuthenticationApi {
 
   std::optional<std::string> check_destination() const {
     if (!endpoint_) {
-      return "host \"" + detail::printable(config_.host, 200) +
+      return "host \"" + detail::printable(detail::redact_userinfo(config_.host), 200) +
              "\" is not an http:// or https:// URL";
     }
     if (endpoint_->scheme == "http" && !config_.allow_insecure_http &&
         !detail::is_loopback_host(endpoint_->host)) {
       return "refusing to send credentials over plain http to " + endpoint_->host +
+             "; use https, or set allow_insecure_http to accept the risk";
+    }
+    // A plain http request goes to the proxy in clear, whatever the proxy's scheme says (both
+    // backends speak plain HTTP to it), so a loopback host is no comfort behind a remote proxy.
+    // A proxy that does not parse is left to the backend, which refuses it.
+    const auto proxy = detail::parse_endpoint(config_.proxy);
+    if (endpoint_->scheme == "http" && !config_.allow_insecure_http && proxy &&
+        !detail::is_loopback_host(proxy->host)) {
+      return "refusing to send credentials over plain http through the proxy " + proxy->host +
              "; use https, or set allow_insecure_http to accept the risk";
     }
     return std::nullopt;
@@ -2860,16 +2871,61 @@ inline std::string redact_token(std::string_view token) {
   return "\"" + printable(token.substr(0, 4), 4) + "...\" " + length;
 }
 
+// `text` as it stands between the quotes of a JSON string.
+inline std::string json_escaped(std::string_view text) {
+  std::string quoted(json_string_bound(text), '\0');
+  const char* end = write_json_string(quoted.data(), text);
+  return quoted.substr(1, static_cast<std::size_t>(end - quoted.data()) - 2);
+}
+
 inline std::string scrub(std::string text, const std::vector<std::string_view>& secrets) {
+  // A server or backend that echoes the request quotes a secret as it travelled: raw in a
+  // header, percent-encoded in the query, escaped in the JSON body.
+  std::vector<std::string> forms;
   for (const auto secret : secrets) {
     if (secret.size() < 4) {
       continue;  // too short to find without mangling ordinary words
     }
-    for (auto at = text.find(secret); at != std::string::npos; at = text.find(secret, at)) {
-      text.replace(at, secret.size(), "<redacted>");
+    forms.emplace_back(secret);
+    for (std::string form : {url_encode(secret), json_escaped(secret)}) {
+      if (form != secret) {
+        forms.push_back(std::move(form));
+      }
+    }
+  }
+  // Longest first, so that a form found inside a longer one cannot leave the rest of it.
+  std::stable_sort(forms.begin(), forms.end(),
+                   [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+
+  static constexpr std::string_view redacted = "<redacted>";
+  for (const auto& form : forms) {
+    // The search goes on after the replacement, which may itself hold a short secret.
+    for (auto at = text.find(form); at != std::string::npos;
+         at = text.find(form, at + redacted.size())) {
+      text.replace(at, form.size(), redacted);
     }
   }
   return text;
+}
+
+// A URL fit to quote in a message: what comes before its last '@' (after the scheme) becomes
+// "<redacted>". A URL that is refused may be malformed in any way, so nothing but the '@'
+// reliably marks where a password ends.
+inline std::string redact_userinfo(std::string_view url) {
+  const auto at = url.rfind('@');
+  if (at == std::string_view::npos) {
+    return std::string(url);
+  }
+  // Only a real scheme is kept: in "user:p://w@host" the "://" is part of the password.
+  const auto scheme_end = url.substr(0, at).find("://");
+  const std::string_view scheme = url.substr(0, scheme_end);
+  const bool has_scheme =
+      scheme_end != std::string_view::npos && !scheme.empty() &&
+      std::all_of(scheme.begin(), scheme.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '-' || c == '.';
+      });
+  const std::size_t start = has_scheme ? scheme_end + 3 : 0;
+  return std::string(url.substr(0, start)) + "<redacted>" + std::string(url.substr(at));
 }
 
 // Server-supplied text made safe for a one-line message: control characters become '?'
@@ -2886,6 +2942,21 @@ inline std::string printable(std::string_view text, std::size_t max_length) {
     out += "...";
   }
   return out;
+}
+
+// Why a configuration cannot make a working client of any backend; empty when it can.
+inline std::string backend_problem(const Configuration& config) {
+  if (!parse_endpoint(config.host)) {
+    return "host \"" + printable(redact_userinfo(config.host), 200) +
+           "\" is not an http:// or https:// URL";
+  }
+  if (!config.proxy.empty() && !parse_endpoint(config.proxy)) {
+    return "proxy \"" + printable(redact_userinfo(config.proxy), 200) + "\" is not an http:// URL";
+  }
+  if (config.cert_file.empty() != config.key_file.empty()) {
+    return "cert_file and key_file must be set together";
+  }
+  return "";
 }
 
 }  // namespace detail
@@ -2916,20 +2987,6 @@ inline TransportFailureKind failure_kind(httplib::Error error) {
     default:
       return TransportFailureKind::other;
   }
-}
-
-// Why a configuration cannot make a working client; empty when it can.
-inline std::string backend_problem(const Configuration& config) {
-  if (!parse_endpoint(config.host)) {
-    return "host \"" + printable(config.host, 200) + "\" is not an http:// or https:// URL";
-  }
-  if (!config.proxy.empty() && !parse_endpoint(config.proxy)) {
-    return "proxy \"" + printable(config.proxy, 200) + "\" is not an http:// URL";
-  }
-  if (config.cert_file.empty() != config.key_file.empty()) {
-    return "cert_file and key_file must be set together";
-  }
-  return "";
 }
 
 inline std::unique_ptr<httplib::Client> make_httplib_client(const Configuration& config,

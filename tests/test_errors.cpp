@@ -8,6 +8,8 @@
 
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <variant>
 #include <vector>
 
 namespace {
@@ -149,12 +151,16 @@ TEST_CASE("a host that is not an http or https URL is refused") {
   FakeBackend backend;
   bj::Configuration config;
   std::string host;
+  std::string shown;  // how the message quotes the host, when not as given
 
   SUBCASE("another scheme") { host = "ftp://example.com"; }
   SUBCASE("no scheme") { host = "api.bluejeans.com"; }
   SUBCASE("empty") { host = ""; }
   SUBCASE("no host name") { host = "https://"; }
-  SUBCASE("user information") { host = "https://user:pw@example.com"; }
+  SUBCASE("user information, shown without it") {
+    host = "https://user:pw@example.com";
+    shown = "https://<redacted>@example.com";
+  }
   SUBCASE("a query") { host = "https://example.com/?x=1"; }
   SUBCASE("a port that is not a number") { host = "https://example.com:http"; }
   SUBCASE("a port out of range") { host = "https://example.com:65536"; }
@@ -164,10 +170,73 @@ TEST_CASE("a host that is not an http or https URL is refused") {
 
   config.host = host;
   Api api(config, backend);
-  CHECK(client_error(api).message ==
-        "get_token_by_client: refused to send: host \"" + host +
-            "\" is not an http:// or https:// URL");
+  CHECK(client_error(api).message == "get_token_by_client: refused to send: host \"" +
+                                         (shown.empty() ? host : shown) +
+                                         "\" is not an http:// or https:// URL");
   CHECK(backend.requests().empty());
+}
+
+TEST_CASE("a password in the host or proxy URL shows in no message or log line") {
+  const std::string password = "hunter2-pw";
+  bj::testing::LogRecord log;
+  bj::Configuration config = loopback();
+  config.log = log.callback();
+  config.log_level = bj::LogLevel::debug;
+  std::vector<std::string> messages;
+
+  SUBCASE("a host refused by the API, however the password is written") {
+    const std::vector<std::pair<std::string, std::string>> hosts = {
+        {"https://user:" + password + "@example.com", "https://<redacted>@example.com"},
+        {"http://user:" + password + "@127.0.0.1:8080/base",
+         "http://<redacted>@127.0.0.1:8080/base"},
+        {"https://us@er:" + password + "/x@example.com", "https://<redacted>@example.com"},
+        {"user:" + password + "@example.com", "<redacted>@example.com"},
+        {"user:p://" + password + "@example.com", "<redacted>@example.com"},
+    };
+    for (const auto& [host, shown] : hosts) {
+      CAPTURE(host);
+      config.host = host;
+      FakeBackend backend;
+      Api api(config, backend);
+      messages.push_back(client_error(api).message);
+      CHECK(messages.back() == "get_token_by_client: refused to send: host \"" + shown +
+                                   "\" is not an http:// or https:// URL");
+      CHECK(backend.requests().empty());
+    }
+  }
+  SUBCASE("a host refused by the default backend") {
+    config.host = "https://user:" + password + "@example.com";
+    bj::HttplibBackend backend(config);
+    const auto outcome = backend.send({"GET", "/oauth2/tokenInfo", {}, ""});
+    REQUIRE(std::holds_alternative<bj::TransportFailure>(outcome));
+    messages.push_back(std::get<bj::TransportFailure>(outcome).message);
+    CHECK(messages.back() ==
+          "host \"https://<redacted>@example.com\" is not an http:// or https:// URL");
+  }
+  SUBCASE("a proxy refused by the default backend, and the warning it logs") {
+    for (const char* host : {"https://api.example.invalid", "http://127.0.0.1:1"}) {
+      CAPTURE(host);
+      config.host = host;
+      config.proxy = "http://user:" + password + "@proxy.example:3128";
+      bj::AuthenticationApi<bj::HttplibBackend> api(config);
+      messages.push_back(api.try_get_token_by_client(client_request).error().message);
+      CHECK(messages.back() ==
+            "get_token_by_client: transport failure: proxy "
+            "\"http://<redacted>@proxy.example:3128\" is not an http:// URL");
+    }
+    CHECK(log.text().back() == "bluejeans-auth: " + messages.back());
+  }
+
+  for (const auto& text : messages) {
+    CAPTURE(text);
+    CHECK(text.find(password) == std::string::npos);
+    CHECK(text.find("user") == std::string::npos);
+  }
+  for (const auto& line : log.text()) {
+    CAPTURE(line);
+    CHECK(line.find(password) == std::string::npos);
+    CHECK(line.find("user") == std::string::npos);
+  }
 }
 
 TEST_CASE("a host with a line break is refused and shown without it") {
@@ -598,6 +667,52 @@ TEST_CASE("no secret reaches an exception message or a log line") {
       CHECK(line.find(secret) == std::string::npos);
     }
   }
+}
+
+TEST_CASE("a secret echoed percent-encoded or JSON-escaped, as it travelled, is scrubbed") {
+  const std::string client_secret = R"(se"cr\et +/=)";
+  const std::string api_key = R"(key "+/=\ 1)";
+  bj::Configuration config = loopback();
+  config.api_key["access_token"] = api_key;
+  FakeBackend backend;
+  Api api(config, backend);
+  const bj::GrantRequestClient client{"client_credentials", "app-id", client_secret};
+  const auto message_of = [](const std::string& text) {
+    return nlohmann::json{{"message", text}}.dump();
+  };
+  const auto refused = [&] { return api.try_get_token_by_client(client).error().message; };
+
+  SUBCASE("the secret JSON-escaped, as in the body") {
+    backend.then(reply(401, message_of(R"(bad "client_secret":"se\"cr\\et +/=")")));
+    CHECK(refused() ==
+          R"(get_token_by_client: server answered 401: bad "client_secret":"<redacted>")");
+  }
+  SUBCASE("the key percent-encoded, as in the query, in the message or the reason") {
+    backend.then(reply(401, message_of("unknown access_token=key%20%22%2B%2F%3D%5C%201")));
+    backend.then(reply(502, "<html>", "Bad key%20%22%2B%2F%3D%5C%201"));
+    CHECK(refused() == "get_token_by_client: server answered 401: unknown access_token=<redacted>");
+    CHECK(refused() == "get_token_by_client: server answered 502 Bad <redacted>");
+  }
+  SUBCASE("a backend that quotes the whole request") {
+    backend.then_call([](const bj::HttpRequest& request) -> bj::BackendResult {
+      throw std::runtime_error("cannot send " + request.target + " with " + request.body);
+    });
+    CHECK(refused() ==
+          "get_token_by_client: transport failure: backend threw: cannot send "
+          "/oauth2/token?Client&access_token=<redacted> with {\"client_id\":\"app-id\","
+          "\"client_secret\":\"<redacted>\",\"grant_type\":\"client_credentials\"}");
+  }
+}
+
+TEST_CASE("a secret that reads like the redaction mark is scrubbed once, not for ever") {
+  FakeBackend backend;
+  Api api(loopback(), backend);
+  backend.then(reply(401, R"({"message":"password redacted is wrong"})"));
+
+  const auto result = api.try_get_token_by_password({"password", "alice", "redacted"});
+
+  CHECK(result.error().message ==
+        "get_token_by_password: server answered 401: password <redacted> is wrong");
 }
 
 TEST_CASE("failures are logged as warnings, exchanges at debug level") {

@@ -1,5 +1,6 @@
 // test_request_safety.cpp: what the client refuses to send: credentials over plain http to a
-// remote host, and CR, LF or NUL in anything that reaches a header or the URL.
+// remote host or through a remote proxy, and CR, LF or NUL in anything that reaches a header
+// or the URL.
 // SPDX-License-Identifier: MIT
 #include "bluejeans_auth.hpp"
 #include "support/recording_backend.hpp"
@@ -88,6 +89,57 @@ TEST_CASE("credentials are not sent over plain http to a host that is not loopba
       CHECK(api.try_get_token_by_client(credentials).ok());
     }
     CHECK(fixture.backend.sent().size() == 4);
+  }
+}
+
+TEST_CASE("credentials are not sent over plain http through a proxy that is not loopback") {
+  Fixture fixture;
+  fixture.config.host = "http://localhost:8080";
+  fixture.config.proxy = "http://proxy.example:3128";
+
+  SUBCASE("refused by default, naming the proxy and the way out") {
+    const ApiError error = fixture.refused_grant();
+    CHECK(error.kind == ErrorKind::request);
+    CHECK(error.message ==
+          "get_token_by_client: refused to send: refusing to send credentials over plain http "
+          "through the proxy proxy.example; use https, or set allow_insecure_http to accept "
+          "the risk");
+    CHECK(fixture.backend.sent().empty());
+  }
+
+  SUBCASE("refused for token info too") {
+    CHECK(fixture.refused_info("info-token-0123456789").kind == ErrorKind::request);
+    CHECK(fixture.backend.sent().empty());
+  }
+
+  SUBCASE("refused whatever scheme the proxy names, since the backends speak plain http to it") {
+    fixture.config.proxy = "https://10.0.0.1:3128";
+    CHECK(fixture.refused_grant().kind == ErrorKind::request);
+    CHECK(fixture.backend.sent().empty());
+  }
+
+  SUBCASE("sent once the user opts in") {
+    fixture.config.allow_insecure_http = true;
+    AuthenticationApi<RecordingBackend> api(fixture.config, fixture.backend);
+    CHECK(api.try_get_token_by_client(credentials).ok());
+    CHECK(fixture.backend.sent().size() == 1);
+  }
+
+  SUBCASE("sent through a loopback proxy without opting in") {
+    for (const char* proxy : {"http://127.0.0.1:3128", "http://localhost:3128", "http://[::1]"}) {
+      CAPTURE(proxy);
+      fixture.config.proxy = proxy;
+      AuthenticationApi<RecordingBackend> api(fixture.config, fixture.backend);
+      CHECK(api.try_get_token_by_client(credentials).ok());
+    }
+    CHECK(fixture.backend.sent().size() == 3);
+  }
+
+  SUBCASE("sent over https through a remote proxy, which sees only the encrypted tunnel") {
+    fixture.config.host = "https://api.example.invalid";
+    AuthenticationApi<RecordingBackend> api(fixture.config, fixture.backend);
+    CHECK(api.try_get_token_by_client(credentials).ok());
+    CHECK(fixture.backend.sent().size() == 1);
   }
 }
 

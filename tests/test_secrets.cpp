@@ -8,8 +8,10 @@
 
 #include <doctest/doctest.h>
 
+#include <cctype>
 #include <chrono>
 #include <functional>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -24,14 +26,17 @@ using test_support::RawConnection;
 using test_support::RawServer;
 using test_support::RecordingBackend;
 
-// Random-looking so that no five characters of one occur in ordinary text by chance.
-const std::string client_secret = "qZ7vKx2mWp9LrT4s";
-const std::string password = "Hn3bYc8dUf6gJk1e";
-const std::string passcode = "Vw5tXq0zRs2aPm7o";
-const std::string api_key = "Lj4kGh9fDs1aQw3eRt6y";
-const std::string given_token = "Bn8mVc5xZl2kJh7gFd3s";
-const std::string reply_access = "Ty6uIo1pAs4dFg8hJk2l";
-const std::string reply_refresh = "Mn0bVc9xZa3sDf7gHj5k";
+// Random-looking so that no five characters of one occur in ordinary text by chance. In the
+// five the client sends, the characters that travel escaped come so close together that no
+// five raw characters survive in the form a secret travels in (JSON-escaped in the body,
+// percent-encoded in the query): a leak of that form is found only by scanning for it.
+const std::string client_secret = R"(qZ"7v\+K"x2\m "Wp\9L"rT\4s)";
+const std::string password = R"(Hn\3b"Yc\=8"dU\f6"g/\Jk"1e)";
+const std::string passcode = R"(Vw"5t\X+"q0\zR"s \2a"Pm\7o)";
+const std::string api_key = R"(Lj4k"Gh+9\fD/s"1aQ=\w3 e"Rt6y)";
+const std::string given_token = R"(Bn8m\Vc+5"xZl\2k=J"h7 g\Fd3s)";
+const std::string reply_access = R"(Ty6u+Io1p/As4d=Fg8h"Jk2l\)";
+const std::string reply_refresh = R"(Mn0b/Vc9x+Za3s=Df7g\Hj5k")";
 
 const std::vector<std::string> secrets = {client_secret, password,     passcode,     api_key,
                                           given_token,   reply_access, reply_refresh};
@@ -75,17 +80,50 @@ struct Observed {
   }
 };
 
+// Written here rather than taken from the library, so that a mistake there is not repeated.
+std::string percent_encoded(const std::string& text) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (std::isalnum(byte) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += c;
+    } else {
+      out += {'%', hex[byte >> 4], hex[byte & 0x0F]};
+    }
+  }
+  return out;
+}
+
+std::string json_escaped(const std::string& text) {
+  const std::string quoted = nlohmann::json(text).dump();
+  return quoted.substr(1, quoted.size() - 2);
+}
+
+// Every run of more than a short prefix's length in every secret, in each form a server that
+// echoes the request may quote it: as given, percent-encoded as in the query, and escaped as
+// in a JSON body.
+std::set<std::string> secret_pieces() {
+  std::set<std::string> pieces;
+  for (const auto& secret : secrets) {
+    for (const auto& form : {secret, percent_encoded(secret), json_escaped(secret)}) {
+      for (std::size_t at = 0; at + shown_at_most < form.size(); ++at) {
+        pieces.insert(form.substr(at, shown_at_most + 1));
+      }
+    }
+  }
+  return pieces;
+}
+
 // Fails naming the text and the piece when more than a short prefix of a secret shows.
 void require_clean(const Observed& observed) {
   CHECK_FALSE(observed.texts.empty());
+  const std::set<std::string> pieces = secret_pieces();
   for (const auto& text : observed.texts) {
-    for (const auto& secret : secrets) {
-      for (std::size_t at = 0; at + shown_at_most < secret.size(); ++at) {
-        const std::string piece = secret.substr(at, shown_at_most + 1);
-        CAPTURE(text);
-        CAPTURE(piece);
-        CHECK(text.find(piece) == std::string::npos);
-      }
+    for (const auto& piece : pieces) {
+      CAPTURE(text);
+      CAPTURE(piece);
+      CHECK(text.find(piece) == std::string::npos);
     }
   }
 }
@@ -144,8 +182,12 @@ HttpResponse reply(int status, std::string reason, std::string body) {
 
 // A successful body for every operation at once: unknown keys are ignored.
 std::string success_body() {
-  return R"({"access_token":")" + reply_access + R"(","refresh_token":")" + reply_refresh +
-         R"(","expires_in":3600,"user":7,"scope":{"user":7,"partitionName":"p"}})";
+  return nlohmann::json{{"access_token", reply_access},
+                        {"refresh_token", reply_refresh},
+                        {"expires_in", 3600},
+                        {"user", 7},
+                        {"scope", {{"user", 7}, {"partitionName", "p"}}}}
+      .dump();
 }
 
 // What a server that echoes the request it got would say: its body and target, which hold
@@ -191,9 +233,9 @@ std::vector<FakeOutcome> fake_outcomes() {
   outcomes.push_back({"a 2xx that is not JSON", [](auto& request) {
                         return BackendResult(reply(200, "OK", echo_of(request)));
                       }});
-  outcomes.push_back(fixed("a 2xx of the wrong shape",
-                           reply(200, "OK", R"({"access_token":7,"expires_in":")" +
-                                                reply_access + "\"}")));
+  outcomes.push_back(fixed(
+      "a 2xx of the wrong shape",
+      reply(200, "OK", nlohmann::json{{"access_token", 7}, {"expires_in", reply_access}}.dump())));
   outcomes.push_back(
       fixed("a 2xx too deep", reply(200, "OK", std::string(100, '[') + reply_access)));
   outcomes.push_back(fixed("an empty 2xx", reply(204, "No Content", "")));
@@ -377,16 +419,14 @@ TEST_CASE("no secret shows over loopback with the default backend") {
   }
 }
 
-TEST_CASE("the scan finds a secret that does show") {
+TEST_CASE("the scan finds a secret that does show, in any form") {
   Observed observed;
   observed.texts.push_back("the key is " + api_key.substr(0, shown_at_most));
   const auto pieces_found = [&] {
     int found = 0;
     for (const auto& text : observed.texts) {
-      for (const auto& secret : secrets) {
-        for (std::size_t at = 0; at + shown_at_most < secret.size(); ++at) {
-          found += text.find(secret.substr(at, shown_at_most + 1)) != std::string::npos;
-        }
+      for (const auto& piece : secret_pieces()) {
+        found += text.find(piece) != std::string::npos;
       }
     }
     return found;
@@ -394,4 +434,8 @@ TEST_CASE("the scan finds a secret that does show") {
   CHECK(pieces_found() == 0);
   observed.texts.push_back("the key is " + api_key.substr(3, shown_at_most + 1));
   CHECK(pieces_found() == 1);
+  observed.texts.push_back("access_token=" + percent_encoded(api_key).substr(3, 5));
+  CHECK(pieces_found() == 2);
+  observed.texts.push_back(R"({"client_secret":")" + json_escaped(client_secret).substr(2, 5));
+  CHECK(pieces_found() == 3);
 }

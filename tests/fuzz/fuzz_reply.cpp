@@ -12,15 +12,31 @@
 #include <cstdint>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace {
 
 using namespace bluejeans::auth;
 
-const std::string client_secret = "FUZZ-CLIENT-SECRET-7f3a9c";
-const std::string password = "FUZZ-PASSWORD-1b2e4d";
-const std::string passcode = "FUZZ-PASSCODE-55aa11";
-const std::string api_key = "FUZZ-API-KEY-0c0ffee0";
+// A secret and each form in which a reply may quote it: as given, percent-encoded as in the
+// query, and JSON-escaped as in the body.
+struct Secret {
+  std::string raw;
+  std::vector<std::string> forms;
+};
+
+Secret secret(std::string raw) {
+  const std::string quoted = nlohmann::json(raw).dump();
+  std::vector<std::string> forms = {raw, detail::url_encode(raw),
+                                    quoted.substr(1, quoted.size() - 2)};
+  return {std::move(raw), std::move(forms)};
+}
+
+// Quotes, backslashes, '+', '/', '=' and spaces, so that the escaped forms differ from the raw.
+const Secret client_secret = secret(R"(FUZZ-CLIENT "SECRET\ 7f3a9c+/=)");
+const Secret password = secret(R"(FUZZ-PASSWORD "1b2e4d\ +/=)");
+const Secret passcode = secret(R"(FUZZ-PASSCODE "55aa11\ +/=)");
+const Secret api_key = secret(R"(FUZZ-API-KEY "0c0ffee0\ +/=)");
 
 struct FuzzedBackend {
   BackendResult reply;
@@ -29,12 +45,17 @@ struct FuzzedBackend {
 
 // The credential the current operation sends; a server may echo only what it was sent, so
 // only that and the API key must never show.
-const std::string* sent_credential = nullptr;
+const Secret* sent_credential = nullptr;
 
 void require_clean(const std::string& text) {
-  for (const std::string* secret : {sent_credential, &api_key}) {
-    if (secret && text.find(*secret) != std::string::npos) {
-      __builtin_trap();
+  for (const Secret* secret : {sent_credential, &api_key}) {
+    if (!secret) {
+      continue;
+    }
+    for (const std::string& form : secret->forms) {
+      if (text.find(form) != std::string::npos) {
+        __builtin_trap();
+      }
     }
   }
 }
@@ -90,7 +111,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
 
   Configuration config;
-  config.api_key["access_token"] = api_key;
+  config.api_key["access_token"] = api_key.raw;
   // The retry paths are fuzzed too (each reply is served to every attempt), without waiting.
   config.retry.sleep = [](std::chrono::milliseconds) {};
   config.log_level = LogLevel::debug;
@@ -104,15 +125,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   switch (operation) {
     case 0:
       sent_credential = &client_secret;
-      check(api.try_get_token_by_client({"client_credentials", "fuzz-client", client_secret}));
+      check(api.try_get_token_by_client({"client_credentials", "fuzz-client", client_secret.raw}));
       break;
     case 1:
       sent_credential = &password;
-      check(api.try_get_token_by_password({"password", "fuzz-user", password}));
+      check(api.try_get_token_by_password({"password", "fuzz-user", password.raw}));
       break;
     case 2:
       sent_credential = &passcode;
-      check(api.try_get_token_by_meeting({"meeting_passcode", "123456789", passcode}));
+      check(api.try_get_token_by_meeting({"meeting_passcode", "123456789", passcode.raw}));
       break;
     default:
       sent_credential = nullptr;
