@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <climits>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -178,14 +179,29 @@ inline long whole_seconds(std::chrono::milliseconds timeout) {
   return static_cast<long>(std::max<std::chrono::milliseconds::rep>(seconds, 1));
 }
 
+// curl reads 0 as "no limit", so a zero deadline becomes the shortest one instead; long is
+// 32 bits on some platforms.
+inline long curl_milliseconds(std::chrono::milliseconds limit) {
+  return static_cast<long>(std::clamp<std::chrono::milliseconds::rep>(limit.count(), 1, LONG_MAX));
+}
+
+// curl keeps time in whole milliseconds on CLOCK_MONOTONIC_RAW where it has it, so it may end
+// a transfer a little before steady_clock, which NTP may slew by up to 0.05 %, says the deadline
+// has come. A millisecond and 0.1 % cover both.
+inline bool reached_deadline(std::chrono::steady_clock::duration elapsed,
+                             std::chrono::milliseconds deadline) {
+  return elapsed + std::chrono::milliseconds(1) + deadline / 1000 >= deadline;
+}
+
 }  // namespace detail
 
 struct CurlBackend::State {
   std::mutex mutex;  // one easy handle, one transfer at a time
   std::unique_ptr<CURL, detail::CurlEasyDeleter> handle;
-  std::string origin;     // "https://host:443", empty when Configuration::host is unusable
+  std::string origin;     // "https://host:443", empty when the configuration is unusable
   std::string authority;  // "host:443", for messages
   std::size_t max_response_bytes = 0;
+  std::chrono::milliseconds deadline{};  // for the whole request, as HttplibBackend's
   std::string problem;    // why the configuration cannot be used, when it cannot
   char error_text[CURL_ERROR_SIZE] = {};
 };
@@ -194,12 +210,12 @@ inline CurlBackend::CurlBackend(const Configuration& config)
     : state_(std::make_unique<State>()) {
   State& state = *state_;
   state.max_response_bytes = config.max_response_bytes;
-  const auto endpoint = detail::parse_endpoint(config.host);
-  if (!endpoint) {
-    state.problem =
-        "host \"" + detail::printable(config.host, 200) + "\" is not an http:// or https:// URL";
+  state.deadline = config.connect_timeout + config.write_timeout + config.read_timeout;
+  state.problem = detail::backend_problem(config);
+  if (!state.problem.empty()) {
     return;
   }
+  const auto endpoint = detail::parse_endpoint(config.host);
   if (!detail::CurlGlobal::ready()) {
     return;
   }
@@ -224,6 +240,9 @@ inline CurlBackend::CurlBackend(const Configuration& config)
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME,
                    detail::whole_seconds(std::max(config.read_timeout, config.write_timeout)));
+  // A server that trickles a byte of body now and then passes the low-speed check for ever;
+  // a limit on the whole transfer ends it, as HttplibBackend's watchdog does.
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, detail::curl_milliseconds(state.deadline));
 
   curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, config.verify_ssl ? 1L : 0L);
   curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, config.verify_ssl ? 2L : 0L);
@@ -238,7 +257,7 @@ inline CurlBackend::CurlBackend(const Configuration& config)
   }
 
   // An empty proxy string also stops curl from reading http_proxy from the environment,
-  // which cpp-httplib never does either.
+  // which cpp-httplib never does either. A proxy that does not parse never gets this far.
   const auto proxy = detail::parse_endpoint(config.proxy);
   const std::string proxy_url = proxy ? "http://" + proxy->authority() : std::string();
   curl_easy_setopt(curl, CURLOPT_PROXY, proxy_url.c_str());
@@ -296,6 +315,7 @@ inline BackendResult CurlBackend::send(const HttpRequest& request) {
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &transfer);
   state.error_text[0] = '\0';
 
+  const auto started = std::chrono::steady_clock::now();
   const CURLcode code = curl_easy_perform(curl);
   // The list and the transfer die with this call; the handle must not point at them.
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, static_cast<curl_slist*>(nullptr));
@@ -306,6 +326,16 @@ inline BackendResult CurlBackend::send(const HttpRequest& request) {
       return TransportFailure{TransportFailureKind::too_large,
                               "more than " + std::to_string(state.max_response_bytes) +
                                   " bytes from " + state.authority};
+    }
+    // curl gives a connect timeout and a failed low-speed check the same code. Once the whole
+    // deadline has passed, it is the deadline that ended the call (or would have at that
+    // moment), so the call gets HttplibBackend's words.
+    if (code == CURLE_OPERATION_TIMEDOUT &&
+        detail::reached_deadline(std::chrono::steady_clock::now() - started, state.deadline)) {
+      return TransportFailure{TransportFailureKind::timeout,
+                              "no complete reply from " + state.authority + " within " +
+                                  std::to_string(state.deadline.count()) +
+                                  " ms (connect, write and read timeouts together)"};
     }
     // curl's detail names hosts and files, not URLs; scrub the target all the same, since
     // it carries the access token.

@@ -4,6 +4,7 @@
 #ifdef BLUEJEANS_AUTH_TEST_CURL
 #include "bluejeans_auth_curl.hpp"
 #endif
+#include "support/raw_server.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -24,6 +25,9 @@
 #include <doctest/doctest.h>
 
 namespace bj = bluejeans::auth;
+using namespace std::chrono_literals;
+using test_support::RawConnection;
+using test_support::RawServer;
 
 TYPE_TO_STRING(bj::HttplibBackend);
 #ifdef BLUEJEANS_AUTH_TEST_CURL
@@ -365,6 +369,42 @@ TEST_CASE_TEMPLATE("a server that stays silent past the timeouts fails the call"
   CHECK(error.transport_failure == BackendTraits<Backend>::silent_server);
 }
 
+// Each drip arrives well within the read timeout, so only a deadline on the whole request ends
+// the call on time; without one, the body case runs through all 200 drips, ten seconds or more.
+TEST_CASE_TEMPLATE("bytes trickled within each timeout are stopped at the whole-request deadline",
+                   Backend, BACKENDS) {
+  std::string rest_of_head;
+  std::string drip;
+  SUBCASE("in the header block") {
+    drip = "X-Slow: 1\r\n";
+  }
+  SUBCASE("in the body") {
+    rest_of_head = "Content-Length: 200\r\n\r\n";
+    drip = " ";
+  }
+  RawServer server([rest_of_head, drip](RawConnection& connection) {
+    connection.read_request();
+    connection.send("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n" + rest_of_head);
+    for (int i = 0; i < 200 && connection.pause(50ms) && connection.send(drip); ++i) {
+    }
+  });
+  auto config = config_for(server.url());
+  config.connect_timeout = 300ms;
+  config.write_timeout = 300ms;
+  config.read_timeout = 300ms;
+  bj::AuthenticationApi<Backend> api(config);
+
+  const auto started = std::chrono::steady_clock::now();
+  const auto error = error_of([&] { (void)api.get_token_info(); });
+  const auto elapsed = std::chrono::steady_clock::now() - started;
+
+  CHECK(error.transport_failure == bj::TransportFailureKind::timeout);
+  CHECK(error.message == "get_token_info: timed out: no complete reply from " +
+                             server.authority() +
+                             " within 900 ms (connect, write and read timeouts together)");
+  CHECK(elapsed < 10s);  // no hang; the machine is too noisy for a tighter bound
+}
+
 TEST_CASE_TEMPLATE("a reply larger than max_response_bytes is cut off as too_large", Backend,
                    BACKENDS) {
   LoopbackServer server;
@@ -490,6 +530,42 @@ TEST_CASE_TEMPLATE("an unusable host is a transport failure, not a crash", Backe
   REQUIRE(std::holds_alternative<bj::TransportFailure>(outcome));
   CHECK(std::get<bj::TransportFailure>(outcome).message ==
         "host \"not a url\" is not an http:// or https:// URL");
+}
+
+// The loopback server proves nothing is sent: a backend that ignored the proxy would reach it
+// directly, and over plain http a lone cert_file or key_file would not be missed at all.
+TEST_CASE_TEMPLATE("a proxy or client certificate that cannot be used fails every call unsent",
+                   Backend, BACKENDS) {
+  LoopbackServer server;
+  server.reply_json(200, R"({"user":1})");
+  auto config = config_for(server.url());
+  std::string expected;
+
+  SUBCASE("a proxy without a scheme") {
+    config.proxy = "127.0.0.1:" + std::to_string(server.port());
+    expected = "proxy \"" + config.proxy + "\" is not an http:// URL";
+  }
+  SUBCASE("a proxy of another scheme") {
+    config.proxy = "socks5://127.0.0.1:1080";
+    expected = "proxy \"socks5://127.0.0.1:1080\" is not an http:// URL";
+  }
+  SUBCASE("cert_file without key_file") {
+    config.cert_file = client_tls.cert;
+    expected = "cert_file and key_file must be set together";
+  }
+  SUBCASE("key_file without cert_file") {
+    config.key_file = client_tls.key;
+    expected = "cert_file and key_file must be set together";
+  }
+  Backend backend(config);
+
+  for (int call = 0; call < 2; ++call) {
+    const auto outcome = backend.send({"GET", "/oauth2/tokenInfo", {}, ""});
+    REQUIRE(std::holds_alternative<bj::TransportFailure>(outcome));
+    CHECK(std::get<bj::TransportFailure>(outcome).kind == bj::TransportFailureKind::other);
+    CHECK(std::get<bj::TransportFailure>(outcome).message == expected);
+  }
+  CHECK(server.seen().empty());
 }
 
 TEST_CASE_TEMPLATE("a self-signed server is trusted only when ssl_ca_cert names it", Backend,
