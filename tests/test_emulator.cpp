@@ -569,3 +569,79 @@ TEST_CASE("an emulator stops cleanly and its port can be learnt and reused") {
   CHECK(after.error().kind == bj::ErrorKind::transport);
   emulator.reset();
 }
+
+// Retries and a token source against the emulator's fault plans: waits are recorded, not
+// slept, and one manual clock runs both the emulator's token lifetimes and the source's.
+struct FreshTokenRig {
+  std::shared_ptr<bj::ManualClock> clock = std::make_shared<bj::ManualClock>();
+  std::mutex mutex;
+  std::vector<long long> waits;
+  std::unique_ptr<emu::Emulator> emulator;
+  std::unique_ptr<bj::AuthenticationApi<>> api;
+
+  FreshTokenRig() {
+    emu::Settings settings;
+    settings.token_lifetime = std::chrono::seconds(30);
+    settings.clock = [clock = clock] { return clock->now(); };
+    emulator = std::make_unique<emu::Emulator>(settings);
+
+    bj::Configuration config = config_for(*emulator);
+    config.retry = bj::RetryPolicy{};  // the default policy: four tries
+    config.retry.random = [] { return 0.5; };
+    config.retry.sleep = [this](std::chrono::milliseconds wait) {
+      const std::lock_guard<std::mutex> lock(mutex);
+      waits.push_back(wait.count());
+    };
+    api = std::make_unique<bj::AuthenticationApi<>>(config);
+  }
+
+  std::vector<long long> waits_taken() {
+    const std::lock_guard<std::mutex> lock(mutex);
+    return waits;
+  }
+};
+
+TEST_CASE("retries ride out the emulator's fault plans through the default backend") {
+  FreshTokenRig rig;
+
+  SUBCASE("a burst of three 503s, then a token") {
+    rig.emulator->add_faults(emu::Operation::client, {emu::Fault{}, emu::Fault{}, emu::Fault{}});
+    CHECK(is_hex_token(rig.api->get_token_by_client(good_client).access_token));
+    CHECK(rig.emulator->faults_served(emu::Operation::client, emu::FaultKind::status) == 3);
+    CHECK(rig.waits_taken() == std::vector<long long>{125, 250, 500});
+  }
+  SUBCASE("a 429 with Retry-After: 2 is waited out for two seconds") {
+    emu::Fault too_many;
+    too_many.status = 429;
+    too_many.retry_after = 2;
+    rig.emulator->add_fault(emu::Operation::password, too_many);
+    CHECK(is_hex_token(rig.api->get_token_by_password(good_user).access_token));
+    CHECK(rig.emulator->faults_served() == 1);
+    CHECK(rig.waits_taken() == std::vector<long long>{2000});
+  }
+}
+
+TEST_CASE("a token source keeps the emulator's short-lived tokens fresh through faults") {
+  FreshTokenRig rig;
+  bj::TokenSourceOptions options;
+  options.clock = rig.clock;
+  auto source = bj::make_token_source(*rig.api, good_client, options);
+
+  // A 30 s lifetime gets a 15 s margin: half the lifetime.
+  const std::string first = source.access_token();
+  CHECK(rig.api->get_token_info(first).user == 1002);
+  rig.clock->advance(std::chrono::seconds(14));
+  CHECK(source.access_token() == first);
+
+  rig.emulator->add_faults(emu::Operation::client, {emu::Fault{}, emu::Fault{}});
+  rig.clock->advance(std::chrono::seconds(2));
+  const std::string second = source.access_token();
+  CHECK(second != first);
+  CHECK(rig.emulator->faults_served(emu::Operation::client, emu::FaultKind::status) == 2);
+  CHECK(rig.waits_taken() == std::vector<long long>{125, 250});
+
+  // The emulator agrees: the first token has expired and the second one is valid.
+  rig.clock->advance(std::chrono::seconds(15));
+  CHECK_THROWS_AS(rig.api->get_token_info(first), bj::HttpError);
+  CHECK(rig.api->get_token_info(second).user == 1002);
+}
