@@ -2,7 +2,8 @@
 // SPDX-License-Identifier: MIT
 //
 // Secrets come from an environment variable, a file or standard input, never from the
-// argument list, which other users of the machine can read. See docs/emulator.md.
+// argument list, which other users of the machine can read. See "The command-line tool" in
+// README.md.
 
 #include <cstdlib>
 #include <fstream>
@@ -21,7 +22,7 @@ namespace {
 namespace bj = bluejeans::auth;
 namespace emu = bluejeans::auth::emulator;
 
-// Documented in --help and docs/emulator.md; scripts depend on them.
+// Documented in --help and in README.md, "The command-line tool"; scripts depend on them.
 enum ExitCode {
   exit_ok = 0,
   exit_failure = 1,    // an unexpected error inside this program

@@ -4,8 +4,8 @@
 // bluejeans::auth::emulator::Emulator serves the four operations of shared/API.md over
 // loopback HTTP (or HTTPS with a given certificate and key) on cpp-httplib's server. It
 // issues opaque random tokens, checks configured clients, users and meetings, and serves
-// scripted fault plans so that a program's error handling can be tested. See
-// docs/emulator.md for the built-in accounts, the fault syntax and the admin endpoint.
+// scripted fault plans so that a program's error handling can be tested. See "The emulator"
+// in README.md for the built-in accounts, the fault syntax and the admin endpoint.
 
 #ifndef BLUEJEANS_AUTH_EMULATOR_HPP
 #define BLUEJEANS_AUTH_EMULATOR_HPP
@@ -132,8 +132,9 @@ Fault parse_fault(std::string_view spec);
 /// "OP:SPEC", as the emulator program's --fault takes it. @throws std::invalid_argument
 std::pair<Operation, Fault> parse_operation_fault(std::string_view text);
 
-/// Replaces the settings that a JSON configuration names; see docs/emulator.md. A refused
-/// configuration changes nothing. @throws std::invalid_argument naming the wrong key
+/// Replaces the settings that a JSON configuration names; see "A configuration file" in
+/// README.md. A refused configuration changes nothing.
+/// @throws std::invalid_argument naming the wrong key
 void apply_config(Settings& settings, const nlohmann::json& config);
 
 /// Reads a JSON configuration file into settings. @throws std::invalid_argument

@@ -19,7 +19,8 @@
 int main(int argc, char** argv) {
   namespace emu = bluejeans::auth::emulator;
 
-  CLI::App app{"A local emulator of the BlueJeans Authentication API (see docs/emulator.md)",
+  CLI::App app{"A local emulator of the BlueJeans Authentication API (see \"The emulator\" "
+               "in README.md)",
                "bluejeans-auth-emulator"};
   emu::Settings settings;
   std::string config_file;

@@ -9,6 +9,7 @@ goes into a namespace named by the word after `cpp` in the fence (```cpp complet
 or readme_snippet_<n>. `int main(` becomes `int program_main(` so that a test can call it.
 #line directives point compiler messages at the README's own lines.
 """
+# SPDX-License-Identifier: MIT
 import re
 import sys
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
 """Prints the library version, read from the BLUEJEANS_AUTH_VERSION_* macros of the header."""
+# SPDX-License-Identifier: MIT
 import re
 import sys
 

@@ -7,12 +7,14 @@
 import json
 import os
 import re
+import resource
 import select
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 import urllib.request
 
@@ -26,6 +28,17 @@ ATTENDEE_PASSCODE = "attendee-5678"
 INPUT_SECRETS = [CLIENT_SECRET, PASSWORD, MODERATOR_PASSCODE, ATTENDEE_PASSCODE,
                  "a-wrong-secret"]
 TOKEN = re.compile(r"\b[0-9a-f]{40}\b")
+
+MIB = 1 << 20
+
+
+def no_room_for_a_thread():
+    """Runs in the child before exec: glibc reserves each new thread's stack at the soft
+    RLIMIT_STACK, so a 1 GiB stack limit under a 256 MiB address space lets the program load
+    and run but not start a thread."""
+    resource.setrlimit(resource.RLIMIT_STACK,
+                       (1024 * MIB, resource.getrlimit(resource.RLIMIT_STACK)[1]))
+    resource.setrlimit(resource.RLIMIT_AS, (256 * MIB, resource.getrlimit(resource.RLIMIT_AS)[1]))
 
 
 class Emulator:
@@ -78,13 +91,13 @@ class CliTest(unittest.TestCase):
         assert code == 0, f"emulator exited {code}"
         CliTest.outputs.append(cls.emulator.log)
 
-    def run_cli(self, *args, env=None, stdin="", host=None):
+    def run_cli(self, *args, env=None, stdin="", host=None, timeout="10", preexec_fn=None):
         environment = {"PATH": os.environ.get("PATH", "")}
         environment.update(env or {})
-        command = [CLI, "--host", host or self.emulator.url, "--timeout", "10", "--attempts", "1",
-                   *args]
+        command = [CLI, "--host", host or self.emulator.url, "--timeout", timeout,
+                   "--attempts", "1", *args]
         result = subprocess.run(command, input=stdin, capture_output=True, text=True,
-                                env=environment, timeout=60)
+                                env=environment, timeout=60, preexec_fn=preexec_fn)
         CliTest.outputs.extend([result.stdout, result.stderr])
         return result
 
@@ -180,6 +193,36 @@ class CliTest(unittest.TestCase):
             self.assertEqual(result.returncode, 0, command)
             self.assertIn(option, result.stdout, command)
         self.assertIn("3 authentication refused", self.run_cli("--help").stdout)
+
+    def test_an_unexpected_error_inside_the_tool_exits_1_with_one_line(self):
+        # The demo starts an emulator thread first; refused that thread, the tool meets an
+        # error it has no exit code for.
+        if resource.getrlimit(resource.RLIMIT_STACK)[1] < 1024 * MIB:
+            self.skipTest("the hard RLIMIT_STACK is below 1 GiB")
+        result = self.run_cli("demo", preexec_fn=no_room_for_a_thread)
+        self.assertEqual(result.returncode, 1, result.stdout + result.stderr)
+        self.assertEqual(result.stdout, "")
+        self.assertRegex(result.stderr, r"^bluejeans-auth: [^\n]+\n$")
+
+    def test_timeout_bounds_the_wait_for_a_slow_server_exit_4(self):
+        self.emulator.admin("DELETE")
+        self.addCleanup(self.emulator.admin, "DELETE")
+        self.emulator.admin("POST", {"operation": "client", "faults": ["latency=5000"]})
+
+        started = time.monotonic()
+        result = self.client(timeout="0.3")
+        elapsed = time.monotonic() - started
+        self.assertEqual(result.returncode, 4, result.stdout + result.stderr)
+        self.assertEqual(result.stdout, "")
+        self.assertTrue(result.stderr.startswith("bluejeans-auth: get_token_by_client: "),
+                        result.stderr)
+        self.assertLess(elapsed, 4)  # the reply was 5 s away
+
+    def test_a_timeout_out_of_range_is_a_usage_error(self):
+        for value in ["0", "3601", "soon"]:
+            result = self.client(timeout=value)
+            self.assertEqual(result.returncode, 2, value)
+            self.assertIn("--timeout: Value " + value + " not in range", result.stderr)
 
     def test_no_server_is_a_transport_failure_exit_4(self):
         result = self.client(host=f"http://127.0.0.1:{free_port()}")

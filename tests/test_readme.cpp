@@ -2,7 +2,7 @@
 // scripts/readme_snippets.py, against a local stand-in of the service.
 // SPDX-License-Identifier: MIT
 #include "bluejeans_auth.hpp"
-#include "support/loopback_server.hpp"
+#include "emulator.hpp"
 
 #include <doctest/doctest.h>
 
@@ -20,7 +20,7 @@ long long user_of(const std::string& token);
 
 namespace {
 
-namespace bj = bluejeans::auth;
+namespace emu = bluejeans::auth::emulator;
 
 // Captures what the README's program writes to std::cout and std::cerr.
 class CapturedOutput {
@@ -46,53 +46,46 @@ class CapturedOutput {
 
 }  // namespace
 
+// The README tells users to run the program against bluejeans-auth-emulator, so it runs here
+// against the same emulator with its built-in accounts.
 TEST_CASE("the README's complete program gets a token with each grant and validates it") {
-  const bj::testing::TokenService service;
-  bj::testing::LoopbackServer server;
-  bj::testing::serve_token_api(server, service);
-  server.start();
+  const emu::Emulator emulator;
 
   int status = -1;
   std::string out;
   std::string err;
   {
     CapturedOutput captured;
-    status = complete_program::run(server.url());
+    status = complete_program::run(emulator.url());
     out = captured.out();
     err = captured.err();
   }
 
   CHECK(err == "");
   CHECK(status == 0);
-  CHECK(out == "valid, user 4242\nvalid, user 4242\nvalid, user 4242\n");
-
-  const auto received = server.received();
-  REQUIRE(received.size() == 6);
-  CHECK(received[0].target == "/oauth2/token?Client");
-  CHECK(received[1].target == "/oauth2/token?Password");
-  CHECK(received[2].target == "/oauth2/token?Meeting");
-  CHECK(received[3].target == "/oauth2/tokenInfo?access_token=" + service.client_token);
-  CHECK(received[4].target == "/oauth2/tokenInfo?access_token=" + service.password_token);
-  CHECK(received[5].target == "/oauth2/tokenInfo?access_token=" + service.meeting_token);
+  // The users are those the emulator reports for the client, user and meeting tokens, in the
+  // order of the grants, so each token reached tokenInfo.
+  CHECK(out == "valid, user 1002\nvalid, user 2001\nvalid, no user\n");
+  // One access token per grant, and the password grant's refresh token.
+  CHECK(emulator.issued_tokens().size() == 4);
 }
 
 TEST_CASE("the README's complete program reports a refused grant and fails") {
-  bj::testing::TokenService service;
-  service.client_secret = "another-secret";
-  bj::testing::LoopbackServer server;
-  bj::testing::serve_token_api(server, service);
-  server.start();
+  emu::Settings settings;
+  settings.clients.front().client_secret = "another-secret";
+  const emu::Emulator emulator(settings);
 
   int status = -1;
   std::string err;
   {
     CapturedOutput captured;
-    status = complete_program::run(server.url());
+    status = complete_program::run(emulator.url());
     err = captured.err();
   }
 
   CHECK(status == 1);
-  CHECK(err == "get_token_by_client: server answered 401: Invalid client\n");
+  CHECK(err == "get_token_by_client: server answered 401: invalid client credentials\n");
+  CHECK(emulator.issued_tokens().empty());
 }
 
 TEST_CASE("the README's canned backend answers token info from memory") {

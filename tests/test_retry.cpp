@@ -1,4 +1,4 @@
-// retry_test.cpp: Configuration::retry, the retries around every operation, on a fake backend
+// test_retry.cpp: Configuration::retry, the retries around every operation, on a fake backend
 // with a fake clock, a fixed random source and recorded sleeps.
 // SPDX-License-Identifier: MIT
 #include <doctest/doctest.h>

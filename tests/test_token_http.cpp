@@ -1,4 +1,4 @@
-// token_http_test.cpp: retries and TokenSource through the default backend, against a small
+// test_token_http.cpp: retries and TokenSource through the default backend, against a small
 // token endpoint served by cpp-httplib on loopback.
 // SPDX-License-Identifier: MIT
 #include <doctest/doctest.h>

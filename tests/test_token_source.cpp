@@ -1,4 +1,4 @@
-// token_source_test.cpp: TokenSource on a manual clock: refresh-ahead, single flight,
+// test_token_source.cpp: TokenSource on a manual clock: refresh-ahead, single flight,
 // deadlines, failures, invalidation and its log lines.
 // SPDX-License-Identifier: MIT
 #include <doctest/doctest.h>
@@ -188,9 +188,35 @@ TEST_CASE("each waiter waits for the refresh only up to its own deadline") {
     h.issuer.open_gate();
     CHECK(source.access_token() == second);
   }
-  SUBCASE("a deadline already past still gets a fresh token without waiting") {
+  // The refresh is held back in both cases below, so a caller that waited for it would hang
+  // until the issuer gave up; only one that does not wait answers within the bound.
+  SUBCASE("a deadline already past gets the current token at once and starts the refresh") {
     REQUIRE(source.access_token() == first);
-    CHECK(source.access_token(h.clock->now() - seconds(1)) == first);
+    h.clock->advance(seconds(3400));  // inside the margin: a refresh is due
+    h.issuer.close_gate();
+    auto hasty = std::async(std::launch::async,
+                            [&] { return source.access_token(h.clock->now() - seconds(1)); });
+
+    REQUIRE(hasty.wait_for(token_fakes::patience / 4) == std::future_status::ready);
+    CHECK(hasty.get() == first);
+    CHECK(h.log.count("refresh started, the current token expires in 200 s") == 1);
+    h.issuer.open_gate();
+    CHECK(source.access_token() == second);
+    CHECK(h.issuer.calls() == 2);
+  }
+  SUBCASE("a deadline already past with no token raises DeadlineExceeded at once") {
+    h.issuer.close_gate();
+    auto hasty = std::async(std::launch::async,
+                            [&] { return source.access_token(h.clock->now() - seconds(1)); });
+
+    REQUIRE(hasty.wait_for(token_fakes::patience / 4) == std::future_status::ready);
+    CHECK_THROWS_WITH_AS(hasty.get(), "token_source: no token before the deadline",
+                         bj::DeadlineExceeded);
+    CHECK(h.log.count("refresh started, no token held") == 1);
+    // The refresh goes on and serves the callers that come after.
+    h.issuer.open_gate();
+    CHECK(source.access_token() == first);
+    CHECK(h.issuer.calls() == 1);
   }
 }
 
