@@ -1812,13 +1812,23 @@ inline void TokenSource::invalidate() { state_->invalidate(); }
 
 namespace detail {
 
+// Header names are ASCII; the C library's tolower would also consult the locale.
+inline unsigned char ascii_lower(char c) {
+  const auto byte = static_cast<unsigned char>(c);
+  return byte >= 'A' && byte <= 'Z' ? static_cast<unsigned char>(byte + ('a' - 'A')) : byte;
+}
+
 inline bool CaseInsensitiveLess::operator()(const std::string& a,
                                             const std::string& b) const noexcept {
-  const auto lower = [](unsigned char c) { return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c; };
   return std::lexicographical_compare(
       a.begin(), a.end(), b.begin(), b.end(),
-      [&](char x, char y) { return lower(static_cast<unsigned char>(x)) <
-                                   lower(static_cast<unsigned char>(y)); });
+      [](char x, char y) { return ascii_lower(x) < ascii_lower(y); });
+}
+
+inline bool equals_ignoring_case(std::string_view a, std::string_view b) {
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(),
+                    [](char x, char y) { return ascii_lower(x) == ascii_lower(y); });
 }
 
 // ---- encoding
@@ -3237,11 +3247,15 @@ inline BackendResult HttplibBackend::send(const HttpRequest& request) {
     bool too_large;
   } sink{{}, max_response_bytes_, false};
   Sink* const into = &sink;
+  // A look at each of the few headers costs less than cpp-httplib's map lookup, which
+  // lowers every character it compares through the C library.
   http.response_handler = [into](const httplib::Response& head) {
-    const auto length = head.headers.find("Content-Length");
-    if (length != head.headers.end()) {
-      const auto declared = detail::parse_length(length->second);
-      into->too_large = declared && *declared > into->limit;
+    for (const auto& [name, value] : head.headers) {
+      if (detail::equals_ignoring_case(name, "Content-Length")) {
+        const auto declared = detail::parse_length(value);
+        into->too_large = declared && *declared > into->limit;
+        break;
+      }
     }
     return !into->too_large;
   };
