@@ -173,6 +173,26 @@ inline std::size_t curl_on_header(char* data, std::size_t size, std::size_t coun
   return bytes;
 }
 
+// The request headers as curl takes them; null when memory ran out. "Expect:" with no value
+// keeps curl from waiting for a 100 Continue before larger bodies; "Name;" is curl's way of
+// sending a header whose value is empty.
+inline CurlList curl_header_list(const Headers& headers) {
+  CurlList list(curl_slist_append(nullptr, "Expect:"));
+  for (const auto& [name, value] : headers) {
+    if (!list) {
+      break;
+    }
+    const std::string line = value.empty() ? name + ";" : name + ": " + value;
+    if (curl_slist* grown = curl_slist_append(list.get(), line.c_str())) {
+      list.release();
+      list.reset(grown);
+    } else {
+      list.reset();
+    }
+  }
+  return list;
+}
+
 // curl's low-speed check counts whole seconds; a shorter timeout is rounded up to one.
 inline long whole_seconds(std::chrono::milliseconds timeout) {
   const auto seconds = (timeout.count() + 999) / 1000;
@@ -197,6 +217,14 @@ inline bool reached_deadline(std::chrono::steady_clock::duration elapsed,
 
 struct CurlBackend::State {
   std::mutex mutex;  // one easy handle, one transfer at a time
+
+  // The URL and header list of the last call, which the handle points at. Calls mostly
+  // repeat them, and building them again would cost more than the rest of this backend's
+  // own work. Declared before the handle, so that they outlive it.
+  std::string url;
+  Headers headers;
+  detail::CurlList header_list;
+
   std::unique_ptr<CURL, detail::CurlEasyDeleter> handle;
   std::string origin;     // "https://host:443", empty when the configuration is unusable
   std::string authority;  // "host:443", for messages
@@ -280,8 +308,13 @@ inline BackendResult CurlBackend::send(const HttpRequest& request) {
   const std::lock_guard<std::mutex> lock(state.mutex);
   CURL* curl = state.handle.get();
 
-  const std::string url = state.origin + request.target;
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  const bool same_url = state.url.size() == state.origin.size() + request.target.size() &&
+                        state.url.compare(state.origin.size(), std::string::npos,
+                                          request.target) == 0;
+  if (!same_url) {
+    state.url = state.origin + request.target;
+    curl_easy_setopt(curl, CURLOPT_URL, state.url.c_str());
+  }
   if (request.method == "GET" && request.body.empty()) {
     curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
     curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, static_cast<const char*>(nullptr));
@@ -295,19 +328,15 @@ inline BackendResult CurlBackend::send(const HttpRequest& request) {
                                               : request.method.c_str());
   }
 
-  // "Expect:" with no value keeps curl from waiting for a 100 Continue before larger bodies;
-  // "Name;" is curl's way of sending a header whose value is empty.
-  detail::CurlList headers(curl_slist_append(nullptr, "Expect:"));
-  for (const auto& [name, value] : request.headers) {
-    const std::string line = value.empty() ? name + ";" : name + ": " + value;
-    if (curl_slist* grown = curl_slist_append(headers.get(), line.c_str())) {
-      headers.release();
-      headers.reset(grown);
-    } else {
+  if (!state.header_list || request.headers != state.headers) {
+    state.header_list = detail::curl_header_list(request.headers);
+    if (!state.header_list) {
+      state.headers.clear();
       return TransportFailure{TransportFailureKind::other, "out of memory building headers"};
     }
+    state.headers = request.headers;
   }
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.get());
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, state.header_list.get());
 
   detail::CurlTransfer transfer;
   transfer.max_body = state.max_response_bytes;
@@ -317,8 +346,7 @@ inline BackendResult CurlBackend::send(const HttpRequest& request) {
 
   const auto started = std::chrono::steady_clock::now();
   const CURLcode code = curl_easy_perform(curl);
-  // The list and the transfer die with this call; the handle must not point at them.
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, static_cast<curl_slist*>(nullptr));
+  // The body dies with this call; the handle must not point at it.
   curl_easy_setopt(curl, CURLOPT_POSTFIELDS, static_cast<const char*>(nullptr));
 
   if (code != CURLE_OK) {

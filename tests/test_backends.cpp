@@ -620,3 +620,34 @@ TEST_CASE_TEMPLATE("a server that asks for a client certificate gets cert_file",
     CHECK(server.seen().empty());
   }
 }
+
+TEST_CASE_TEMPLATE("each request on one backend carries its own target and headers", Backend,
+                   BACKENDS) {
+  LoopbackServer server;
+  server.reply_json(200, R"({"user":1})");
+  Backend backend(config_for(server.url()));
+
+  // Alternating requests, so that a backend that reuses what it built for the last call
+  // must notice each change.
+  const auto request = [](const std::string& target, bj::Headers headers) {
+    return bj::HttpRequest{"GET", target, std::move(headers), ""};
+  };
+  const std::vector<bj::HttpRequest> requests{
+      request("/oauth2/tokenInfo?access_token=one", {{"X-Call", "first"}}),
+      request("/oauth2/tokenInfo?access_token=one", {{"X-Call", "first"}}),
+      request("/oauth2/tokenInfo?access_token=two", {{"X-Call", "second"}, {"X-More", "yes"}}),
+      request("/oauth2/tokenInfo?access_token=one", {{"X-Call", "first"}}),
+  };
+  for (const auto& sent : requests) {
+    REQUIRE(std::holds_alternative<bj::HttpResponse>(backend.send(sent)));
+  }
+
+  const auto seen = server.seen();
+  REQUIRE(seen.size() == requests.size());
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    CAPTURE(i);
+    CHECK(seen[i].target == requests[i].target);
+    CHECK(seen[i].header("X-Call") == requests[i].headers.find("X-Call")->second);
+    CHECK(seen[i].header("X-More") == (i == 2 ? "yes" : "<absent>"));
+  }
+}
