@@ -1163,6 +1163,9 @@ struct TokenSourceOptions {
   std::chrono::milliseconds max_failure_backoff = std::chrono::seconds(30);
 
   std::shared_ptr<TokenClock> clock;  // a SteadyTokenClock when empty
+  /// Reads a Retry-After date on a failed refresh: the system clock when empty, and
+  /// make_token_source(api, ...) uses the API's Configuration::retry.wall_clock.
+  std::function<std::chrono::system_clock::time_point()> wall_clock;
 
   /// Lifecycle events go here; when empty, make_token_source(api, ...) uses the API's
   /// Configuration::log and log_level. Called with the source's lock held: it must not call
@@ -1246,6 +1249,9 @@ TokenSource make_token_source(AuthenticationApi<Backend>& api, GrantRequest requ
   if (!options.log) {
     options.log = api.configuration().log;
     options.log_level = api.configuration().log_level;
+  }
+  if (!options.wall_clock) {
+    options.wall_clock = api.configuration().retry.wall_clock;
   }
   return TokenSource(
       [&api, request = std::move(request)] {
@@ -1592,7 +1598,7 @@ inline std::string TokenState::access_token(std::optional<time_point> deadline) 
       now = clock.now();
       if (deadline && now >= *deadline) {
         if (valid_at(now)) {
-          return served(now);
+          return *token_;  // still valid; the refresh goes on for the callers after this one
         }
         ApiError error;
         error.kind = ErrorKind::transport;
@@ -1709,8 +1715,9 @@ inline void TokenState::finish_refresh(std::optional<TokenGrant> grant,
     // A Retry-After on the failure stretches the wait, up to the same cap.
     const auto header = error->headers.find("Retry-After");
     if (header != error->headers.end()) {
-      if (const auto asked =
-              parse_retry_after(header->second, std::chrono::system_clock::now())) {
+      const auto wall_now =
+          options_.wall_clock ? options_.wall_clock() : std::chrono::system_clock::now();
+      if (const auto asked = parse_retry_after(header->second, wall_now)) {
         backoff = std::max(backoff, std::min(*asked, options_.max_failure_backoff));
       }
     }

@@ -24,6 +24,9 @@ using token_fakes::FakeIssuer;
 
 namespace {
 
+// Sun, 06 Nov 1994 08:49:37 GMT: the wall clock's time, so that Retry-After dates are fixed.
+const auto reference_date = std::chrono::system_clock::time_point(seconds(784111777));
+
 // A source over a FakeIssuer on a manual clock, logging everything to a sink.
 struct Harness {
   explicit Harness(std::int64_t lifetime = 3600) : issuer(lifetime) {}
@@ -35,6 +38,7 @@ struct Harness {
   bj::TokenSourceOptions options() {
     bj::TokenSourceOptions options;
     options.clock = clock;
+    options.wall_clock = [] { return reference_date; };
     options.log = log.callback();
     options.log_level = bj::LogLevel::debug;
     return options;
@@ -200,6 +204,7 @@ TEST_CASE("each waiter waits for the refresh only up to its own deadline") {
     REQUIRE(hasty.wait_for(token_fakes::patience / 4) == std::future_status::ready);
     CHECK(hasty.get() == first);
     CHECK(h.log.count("refresh started, the current token expires in 200 s") == 1);
+    CHECK(h.log.count("after a failed refresh") == 0);  // nothing has failed
     h.issuer.open_gate();
     CHECK(source.access_token() == second);
     CHECK(h.issuer.calls() == 2);
@@ -255,6 +260,19 @@ TEST_CASE("a failed refresh keeps serving the current token and tries again afte
     h.issuer.fail_next(token_fakes::http_failure(429, "slow down", {{"Retry-After", "7"}}));
     CHECK(source.access_token() == first);
     CHECK(h.log.any_contains("slow down; next attempt in 7000 ms"));
+  }
+  SUBCASE("a Retry-After date on the failure is read on the options' wall clock") {
+    h.clock->advance(seconds(1));
+    h.issuer.fail_next(token_fakes::http_failure(
+        429, "slow down", {{"Retry-After", "Sun, 06 Nov 1994 08:49:49 GMT"}}));
+    CHECK(source.access_token() == first);
+    CHECK(h.log.any_contains("slow down; next attempt in 12000 ms"));
+
+    h.clock->advance(milliseconds(11999));
+    CHECK(source.access_token() == first);
+    CHECK(h.issuer.calls() == 3);
+    h.clock->advance(milliseconds(1));
+    CHECK(source.access_token() == second);
   }
   SUBCASE("once the current token expires the failure reaches the caller") {
     h.clock->advance(seconds(1));
@@ -394,6 +412,7 @@ TEST_CASE("make_token_source over the API uses the grant, the retry policy and t
   config.retry.random = [] { return 0.5; };
   config.retry.sleep = [clock](milliseconds delay) { clock->advance(delay); };
   config.retry.now = [clock] { return clock->now(); };
+  config.retry.wall_clock = [] { return reference_date; };
   bj::AuthenticationApi<token_fakes::ScriptedBackend> api(config, backend);
   bj::TokenSourceOptions options;
   options.clock = clock;
@@ -422,6 +441,22 @@ TEST_CASE("make_token_source over the API uses the grant, the retry policy and t
     for (const auto& line : log.lines()) {
       CHECK(line.find("pa55word-ann") == std::string::npos);
     }
+  }
+  SUBCASE("a Retry-After date past the retry cap sets the backoff, read on retry.wall_clock") {
+    // 20 s is more than max_backoff, so the API gives up at once and the source waits.
+    backend.then(token_fakes::busy_reply(503, {{"Retry-After", "Sun, 06 Nov 1994 08:49:57 GMT"}}));
+    auto source = bj::make_token_source(
+        api, bj::GrantRequestClient{"client_credentials", "app-id", "app-secret-xyz"}, options);
+
+    CHECK_THROWS_WITH_AS(source.access_token(), "get_token_by_client: server answered 503: busy",
+                         bj::HttpError);
+    CHECK(log.any_contains("busy; next attempt in 20000 ms"));
+    clock->advance(milliseconds(19999));
+    CHECK_THROWS_AS(source.access_token(), bj::HttpError);
+    CHECK(backend.request_count() == 1);
+    clock->advance(milliseconds(1));
+    CHECK(source.access_token() == "fallback-token-abcdefgh");
+    CHECK(backend.request_count() == 2);
   }
   SUBCASE("a meeting grant") {
     backend.then(token_fakes::token_reply("meeting-token-abcdefgh", 60));
