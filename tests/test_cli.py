@@ -31,6 +31,12 @@ TOKEN = re.compile(r"\b[0-9a-f]{40}\b")
 
 MIB = 1 << 20
 
+# Under scripts/check-asan the programs are sanitized: the settings that make a report fail
+# the run must reach them through the bare environments the tests give them.
+SANITIZER_SETTINGS = {name: value for name, value in os.environ.items()
+                      if name in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS",
+                                  "TSAN_OPTIONS")}
+
 
 def no_room_for_a_thread():
     """Runs in the child before exec: glibc reserves each new thread's stack at the soft
@@ -92,7 +98,7 @@ class CliTest(unittest.TestCase):
         CliTest.outputs.append(cls.emulator.log)
 
     def run_cli(self, *args, env=None, stdin="", host=None, timeout="10", preexec_fn=None):
-        environment = {"PATH": os.environ.get("PATH", "")}
+        environment = {"PATH": os.environ.get("PATH", ""), **SANITIZER_SETTINGS}
         environment.update(env or {})
         command = [CLI, "--host", host or self.emulator.url, "--timeout", timeout,
                    "--attempts", "1", *args]
@@ -255,7 +261,8 @@ class EmulatorProgramTest(unittest.TestCase):
         emulator = Emulator("--fault", "client:503,retry-after=1", "--fault", "client:drop",
                             "--fault", "token-info:wrong-shape")
         try:
-            env = {"PATH": os.environ.get("PATH", ""), "BLUEJEANS_CLIENT_ID": "emulator-client",
+            env = {"PATH": os.environ.get("PATH", ""), **SANITIZER_SETTINGS,
+                   "BLUEJEANS_CLIENT_ID": "emulator-client",
                    "BLUEJEANS_CLIENT_SECRET": CLIENT_SECRET, "BLUEJEANS_ACCESS_TOKEN": "x" * 40}
 
             def run(*args):
@@ -292,7 +299,7 @@ class EmulatorProgramTest(unittest.TestCase):
             file.flush()
             emulator = Emulator("--config", file.name)
         try:
-            env = {"PATH": "", "BLUEJEANS_CLIENT_ID": "app",
+            env = {"PATH": "", **SANITIZER_SETTINGS, "BLUEJEANS_CLIENT_ID": "app",
                    "BLUEJEANS_CLIENT_SECRET": "app-secret-1"}
             result = subprocess.run([CLI, "--host", emulator.url, "client"], env=env,
                                     capture_output=True, text=True, timeout=60)

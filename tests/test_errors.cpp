@@ -193,7 +193,10 @@ TEST_CASE("a password in the host or proxy URL shows in no message or log line")
         {"user:" + password + "@example.com", "<redacted>@example.com"},
         {"user:p://" + password + "@example.com", "<redacted>@example.com"},
     };
-    for (const auto& [host, shown] : hosts) {
+    for (const auto& entry : hosts) {
+      // Plain variables, not structured bindings: CAPTURE needs to capture them in a lambda.
+      const std::string& host = entry.first;
+      const std::string& shown = entry.second;
       CAPTURE(host);
       config.host = host;
       FakeBackend backend;

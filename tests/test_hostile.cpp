@@ -30,9 +30,24 @@ Configuration config_for(const RawServer& server) {
   return config;
 }
 
+// Far past every deadline these tests configure (900 ms for one exchange), so that a loaded
+// machine never trips it, yet a call that stalls fails here, by name, long before the meson
+// timeout would stop the suite.
+constexpr auto hang_bound = 10s;
+
+// Checks that what started at `started` ended within hang_bound.
+void check_ended_in_time(std::chrono::steady_clock::time_point started) {
+  const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - started);
+  CHECK_MESSAGE(elapsed < hang_bound, "the call took ", elapsed.count(),
+                " ms: it hangs instead of ending at its timeouts");
+}
+
 ApiError grant_error(const RawServer& server) {
   AuthenticationApi<> api(config_for(server));
+  const auto started = std::chrono::steady_clock::now();
   auto result = api.try_get_token_by_client(credentials);
+  check_ended_in_time(started);
   REQUIRE_FALSE(result.ok());
   return result.error();
 }
@@ -217,7 +232,10 @@ TEST_CASE("a port nobody listens on is a connect failure") {
   config.host = url;
   config.connect_timeout = 300ms;
   AuthenticationApi<> api(config);
+  // The default policy's four tries wait under 2 s between them in all.
+  const auto started = std::chrono::steady_clock::now();
   auto result = api.try_get_token_by_client(credentials);
+  check_ended_in_time(started);
   REQUIRE_FALSE(result.ok());
   CHECK(result.error().transport_failure == TransportFailureKind::connect);
 }
@@ -233,6 +251,8 @@ TEST_CASE("the backend still works after a hostile reply") {
     connection.send("HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\n{\"expires_in\":3600}  ");
   });
   AuthenticationApi<> api(config_for(server));
+  const auto started = std::chrono::steady_clock::now();
   CHECK_FALSE(api.try_get_token_by_client(credentials).ok());
   CHECK(api.get_token_by_client(credentials).expires_in == 3600);
+  check_ended_in_time(started);
 }
