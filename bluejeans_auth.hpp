@@ -3033,7 +3033,7 @@ inline std::unique_ptr<httplib::Client> make_httplib_client(const Configuration&
 
 // Stops a request that outlasts its deadline. cpp-httplib bounds each wait on the socket, not
 // the whole exchange, so a server that trickles bytes could otherwise hold a call for ever.
-// One thread per backend, started with the first request, sleeps until the deadline of the
+// One thread per connection, started with its first request, sleeps until the deadline of the
 // request in flight. Deadlines only move later, so arming a request wakes the thread only
 // when it sleeps with no deadline at all: a call costs two mutex round trips, not a thread.
 class Watchdog {
