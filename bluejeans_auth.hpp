@@ -950,8 +950,10 @@ class AuthenticationApi {
       return "host \"" + detail::printable(detail::redact_userinfo(config_.host), 200) +
              "\" is not an http:// or https:// URL";
     }
-    if (endpoint_->scheme == "http" && !config_.allow_insecure_http &&
-        !detail::is_loopback_host(endpoint_->host)) {
+    if (endpoint_->scheme != "http" || config_.allow_insecure_http) {
+      return std::nullopt;
+    }
+    if (!detail::is_loopback_host(endpoint_->host)) {
       return "refusing to send credentials over plain http to " + endpoint_->host +
              "; use https, or set allow_insecure_http to accept the risk";
     }
@@ -959,8 +961,7 @@ class AuthenticationApi {
     // backends speak plain HTTP to it), so a loopback host is no comfort behind a remote proxy.
     // A proxy that does not parse is left to the backend, which refuses it.
     const auto proxy = detail::parse_endpoint(config_.proxy);
-    if (endpoint_->scheme == "http" && !config_.allow_insecure_http && proxy &&
-        !detail::is_loopback_host(proxy->host)) {
+    if (proxy && !detail::is_loopback_host(proxy->host)) {
       return "refusing to send credentials over plain http through the proxy " + proxy->host +
              "; use https, or set allow_insecure_http to accept the risk";
     }
@@ -2961,6 +2962,19 @@ inline std::string printable(std::string_view text, std::size_t max_length) {
   return out;
 }
 
+// The failures every backend reports in the same words.
+inline TransportFailure too_large_failure(std::size_t limit, const std::string& authority) {
+  return {TransportFailureKind::too_large,
+          "more than " + std::to_string(limit) + " bytes from " + authority};
+}
+
+inline TransportFailure deadline_failure(std::chrono::milliseconds deadline,
+                                         const std::string& authority) {
+  return {TransportFailureKind::timeout,
+          "no complete reply from " + authority + " within " + std::to_string(deadline.count()) +
+              " ms (connect, write and read timeouts together)"};
+}
+
 // Why a configuration cannot make a working client of any backend; empty when it can.
 inline std::string backend_problem(const Configuration& config) {
   if (!parse_endpoint(config.host)) {
@@ -3150,7 +3164,8 @@ class ConnectionPool {
     returned_.notify_one();
   }
 
-  // A connection that could not be used is closed, which leaves room for a new one.
+ private:
+  // A connection that could not be made leaves its place to the next caller.
   void forget() {
     {
       const std::lock_guard<std::mutex> lock(mutex_);
@@ -3159,7 +3174,6 @@ class ConnectionPool {
     returned_.notify_one();
   }
 
- private:
   const Configuration config_;
   const Endpoint endpoint_;
   const std::size_t limit_;
@@ -3291,15 +3305,10 @@ inline BackendResult HttplibBackend::send(const HttpRequest& request) {
 
   if (!sent) {
     if (sink.too_large) {
-      return TransportFailure{TransportFailureKind::too_large,
-                              "more than " + std::to_string(max_response_bytes_) +
-                                  " bytes from " + authority_};
+      return detail::too_large_failure(max_response_bytes_, authority_);
     }
     if (timed_out) {
-      return TransportFailure{TransportFailureKind::timeout,
-                              "no complete reply from " + authority_ + " within " +
-                                  std::to_string(deadline_.count()) +
-                                  " ms (connect, write and read timeouts together)"};
+      return detail::deadline_failure(deadline_, authority_);
     }
     return failure(client, error);
   }

@@ -351,19 +351,14 @@ inline BackendResult CurlBackend::send(const HttpRequest& request) {
 
   if (code != CURLE_OK) {
     if (transfer.too_large || code == CURLE_FILESIZE_EXCEEDED) {
-      return TransportFailure{TransportFailureKind::too_large,
-                              "more than " + std::to_string(state.max_response_bytes) +
-                                  " bytes from " + state.authority};
+      return detail::too_large_failure(state.max_response_bytes, state.authority);
     }
     // curl gives a connect timeout and a failed low-speed check the same code. Once the whole
     // deadline has passed, it is the deadline that ended the call (or would have at that
     // moment), so the call gets HttplibBackend's words.
     if (code == CURLE_OPERATION_TIMEDOUT &&
         detail::reached_deadline(std::chrono::steady_clock::now() - started, state.deadline)) {
-      return TransportFailure{TransportFailureKind::timeout,
-                              "no complete reply from " + state.authority + " within " +
-                                  std::to_string(state.deadline.count()) +
-                                  " ms (connect, write and read timeouts together)"};
+      return detail::deadline_failure(state.deadline, state.authority);
     }
     // curl's detail names hosts and files, not URLs; scrub the target all the same, since
     // it carries the access token.
