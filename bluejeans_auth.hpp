@@ -22,6 +22,27 @@
 // Define BLUEJEANS_AUTH_NO_HTTPLIB before the include to build without cpp-httplib; every
 // AuthenticationApi then needs a backend of the user's own.
 
+// Separate compilation, for programs of many files: define BLUEJEANS_AUTH_SEPARATE_COMPILATION
+// for every file of the program, and BLUEJEANS_AUTH_IMPLEMENTATION as well in exactly one of
+// them. The other files then compile declarations only; that one compiles the library once.
+// Without either macro the header is self-sufficient and every file compiles what it uses.
+#if defined(BLUEJEANS_AUTH_IMPLEMENTATION) && !defined(BLUEJEANS_AUTH_SEPARATE_COMPILATION)
+#define BLUEJEANS_AUTH_SEPARATE_COMPILATION
+#endif
+
+#ifdef BLUEJEANS_AUTH_SEPARATE_COMPILATION
+#define BLUEJEANS_AUTH_INLINE  // one definition, in the implementation file
+#else
+#define BLUEJEANS_AUTH_INLINE inline
+#endif
+
+// Whether this file compiles the definitions of the library's functions.
+#if !defined(BLUEJEANS_AUTH_SEPARATE_COMPILATION) || defined(BLUEJEANS_AUTH_IMPLEMENTATION)
+#define BLUEJEANS_AUTH_DEFINITIONS 1
+#else
+#define BLUEJEANS_AUTH_DEFINITIONS 0
+#endif
+
 #include <algorithm>
 #include <atomic>
 #include <cctype>
@@ -429,7 +450,10 @@ class DecodeError : public ApiException {
 };
 
 /// Throws the ApiException subclass that matches error.kind.
-[[noreturn]] inline void throw_api_error(ApiError error) {
+[[noreturn]] void throw_api_error(ApiError error);
+
+#if BLUEJEANS_AUTH_DEFINITIONS
+[[noreturn]] BLUEJEANS_AUTH_INLINE void throw_api_error(ApiError error) {
   switch (error.kind) {
     case ErrorKind::request:
       throw RequestError(std::move(error));
@@ -442,6 +466,7 @@ class DecodeError : public ApiException {
   }
   throw DecodeError(std::move(error));
 }
+#endif
 
 /// Either a value or the ApiError that prevented it; the non-throwing forms return one.
 template <class T>
@@ -605,6 +630,8 @@ std::string redact_query(std::string_view target);
 std::string redact_token(std::string_view token);
 std::string redact_userinfo(std::string_view url);
 std::string backend_problem(const Configuration& config);
+TransportFailure too_large_failure(std::size_t limit, const std::string& authority);
+TransportFailure deadline_failure(std::chrono::milliseconds deadline, const std::string& authority);
 std::string scrub(std::string text, const std::vector<std::string_view>& secrets);
 std::string printable(std::string_view text, std::size_t max_length);
 std::optional<std::uint64_t> parse_length(std::string_view text);
@@ -646,6 +673,9 @@ class ConnectionPool;
 class HttplibBackend {
  public:
   explicit HttplibBackend(const Configuration& config);
+  HttplibBackend(HttplibBackend&&) noexcept;
+  HttplibBackend& operator=(HttplibBackend&&) noexcept;
+  ~HttplibBackend();
 
   /// Sends one request. A reply larger than Configuration::max_response_bytes is cut off and
   /// reported as TransportFailureKind::too_large; a request still unfinished after the sum of
@@ -750,21 +780,14 @@ template <class Backend BLUEJEANS_AUTH_DEFAULT_BACKEND>
 class AuthenticationApi {
  public:
   /// Builds the backend from the configuration.
-  explicit AuthenticationApi(Configuration config = {})
-      : config_(std::move(config)), endpoint_(detail::parse_endpoint(config_.host)),
-        backend_(config_) {
-    prepare();
-  }
+  explicit AuthenticationApi(Configuration config = {});
 
   /// Uses a backend the caller made.
-  AuthenticationApi(Configuration config, Backend backend)
-      : config_(std::move(config)), endpoint_(detail::parse_endpoint(config_.host)),
-        backend_(std::move(backend)) {
-    prepare();
-  }
+  AuthenticationApi(Configuration config, Backend backend);
 
   AuthenticationApi(const AuthenticationApi&) = delete;
   AuthenticationApi& operator=(const AuthenticationApi&) = delete;
+  ~AuthenticationApi();
 
   const Configuration& configuration() const noexcept { return config_; }
   Backend& backend() noexcept { return backend_; }
@@ -774,32 +797,18 @@ class AuthenticationApi {
   GrantClient get_token_by_client(const GrantRequestClient& request) {
     return try_get_token_by_client(request).value();
   }
-  ApiResponse<GrantClient> get_token_by_client_with_http_info(
-      const GrantRequestClient& request) {
-    return grant(request).value();
-  }
-  Result<GrantClient> try_get_token_by_client(const GrantRequestClient& request) {
-    return data_of(grant(request));
-  }
-  std::future<GrantClient> get_token_by_client_async(GrantRequestClient request) {
-    return run_async([this, request] { return get_token_by_client(request); });
-  }
+  ApiResponse<GrantClient> get_token_by_client_with_http_info(const GrantRequestClient& request);
+  Result<GrantClient> try_get_token_by_client(const GrantRequestClient& request);
+  std::future<GrantClient> get_token_by_client_async(GrantRequestClient request);
 
   /// Authentication via the meeting grant type: a meeting's numeric id and passcode.
   /// @throws ApiException
   GrantMeeting get_token_by_meeting(const GrantRequestMeeting& request) {
     return try_get_token_by_meeting(request).value();
   }
-  ApiResponse<GrantMeeting> get_token_by_meeting_with_http_info(
-      const GrantRequestMeeting& request) {
-    return grant(request).value();
-  }
-  Result<GrantMeeting> try_get_token_by_meeting(const GrantRequestMeeting& request) {
-    return data_of(grant(request));
-  }
-  std::future<GrantMeeting> get_token_by_meeting_async(GrantRequestMeeting request) {
-    return run_async([this, request] { return get_token_by_meeting(request); });
-  }
+  ApiResponse<GrantMeeting> get_token_by_meeting_with_http_info(const GrantRequestMeeting& request);
+  Result<GrantMeeting> try_get_token_by_meeting(const GrantRequestMeeting& request);
+  std::future<GrantMeeting> get_token_by_meeting_async(GrantRequestMeeting request);
 
   /// Authentication via the password grant type: a user's name and password.
   /// @throws ApiException
@@ -807,250 +816,47 @@ class AuthenticationApi {
     return try_get_token_by_password(request).value();
   }
   ApiResponse<GrantPassword> get_token_by_password_with_http_info(
-      const GrantRequestPassword& request) {
-    return grant(request).value();
-  }
-  Result<GrantPassword> try_get_token_by_password(const GrantRequestPassword& request) {
-    return data_of(grant(request));
-  }
-  std::future<GrantPassword> get_token_by_password_async(GrantRequestPassword request) {
-    return run_async([this, request] { return get_token_by_password(request); });
-  }
+      const GrantRequestPassword& request);
+  Result<GrantPassword> try_get_token_by_password(const GrantRequestPassword& request);
+  std::future<GrantPassword> get_token_by_password_async(GrantRequestPassword request);
 
   /// Validates the configured token, api_key["access_token"]. @throws ApiException
   TokenInfo get_token_info() { return try_get_token_info().value(); }
-  ApiResponse<TokenInfo> get_token_info_with_http_info() { return info(std::nullopt).value(); }
-  Result<TokenInfo> try_get_token_info() { return data_of(info(std::nullopt)); }
-  std::future<TokenInfo> get_token_info_async() {
-    return run_async([this] { return get_token_info(); });
-  }
+  ApiResponse<TokenInfo> get_token_info_with_http_info();
+  Result<TokenInfo> try_get_token_info();
+  std::future<TokenInfo> get_token_info_async();
 
   /// Validates the given token instead of the configured one. @throws ApiException
   TokenInfo get_token_info(const std::string& access_token) {
     return try_get_token_info(access_token).value();
   }
-  ApiResponse<TokenInfo> get_token_info_with_http_info(const std::string& access_token) {
-    return info(access_token).value();
-  }
-  Result<TokenInfo> try_get_token_info(const std::string& access_token) {
-    return data_of(info(access_token));
-  }
-  std::future<TokenInfo> get_token_info_async(std::string access_token) {
-    return run_async([this, access_token] { return get_token_info(access_token); });
-  }
+  ApiResponse<TokenInfo> get_token_info_with_http_info(const std::string& access_token);
+  Result<TokenInfo> try_get_token_info(const std::string& access_token);
+  std::future<TokenInfo> get_token_info_async(std::string access_token);
 
  private:
   template <class GrantRequest>
   Result<ApiResponse<typename detail::GrantTraits<GrantRequest>::Reply>> grant(
-      const GrantRequest& request) {
-    using Reply = typename detail::GrantTraits<GrantRequest>::Reply;
-    const detail::Operation& op = detail::GrantTraits<GrantRequest>::operation;
+      const GrantRequest& request);
+  Result<ApiResponse<TokenInfo>> info(const std::optional<std::string>& given_token);
 
-    if (auto problem = detail::check_request_fields(request)) {
-      return detail::request_error(op, *problem);
-    }
-    if (auto problem = check_api_key(api_key())) {
-      return detail::request_error(op, *problem);
-    }
-
-    HttpRequest http;
-    http.method = op.method;
-    http.target = op.path;
-    append_api_key(http.target, api_key());
-    http.headers.emplace("Content-Type", "application/json");
-    http.body = detail::encode_body(request);
-
-    auto secrets = detail::secrets_of(request);
-    secrets.push_back(api_key());
-    return exchange<Reply>(op, std::move(http), secrets);
-  }
-
-  Result<ApiResponse<TokenInfo>> info(const std::optional<std::string>& given_token) {
-    const detail::Operation& op = detail::token_info;
-    const std::string& token = given_token ? *given_token : api_key();
-    if (token.empty()) {
-      return detail::request_error(
-          op, "no access token: pass one or set api_key[\"access_token\"]");
-    }
-    if (auto problem = check_api_key(token)) {
-      return detail::request_error(op, *problem);
-    }
-
-    HttpRequest http;
-    http.method = op.method;
-    http.target = op.path;
-    append_api_key(http.target, token);
-    return exchange<TokenInfo>(op, std::move(http), {token});
-  }
-
-  // The steps every operation shares: check the destination and headers, send, and turn
-  // the reply into a model or an ApiError.
   template <class Reply>
   Result<ApiResponse<Reply>> exchange(const detail::Operation& op, HttpRequest http,
-                                      const std::vector<std::string_view>& secrets) {
-    if (setup_problem_) {
-      return detail::request_error(op, *setup_problem_);
-    }
+                                      const std::vector<std::string_view>& secrets);
+  BackendResult send_with_retries(const detail::Operation& op, const HttpRequest& http);
+  BackendResult send_guarded(const HttpRequest& http);
 
-    http.target.insert(0, endpoint_->base_path);
-    http.headers.insert(common_headers_.begin(), common_headers_.end());
-
-    const auto started = std::chrono::steady_clock::now();
-    BackendResult outcome = send_with_retries(op, http);
-    log_exchange(op, http, outcome, started);
-
-    if (auto* failure = std::get_if<TransportFailure>(&outcome)) {
-      return logged(detail::transport_error(op, std::move(*failure), secrets));
-    }
-    auto& response = std::get<HttpResponse>(outcome);
-    if (!detail::is_success(response.status)) {
-      return logged(detail::status_error(op, std::move(response), secrets));
-    }
-    auto decoded = detail::decode_reply<Reply>(op, std::move(response));
-    if (!decoded) {
-      logged(decoded.error());
-    }
-    return decoded;
-  }
-
-  // Sends again, after a wait, while the failure may pass on its own and config_.retry allows.
-  BackendResult send_with_retries(const detail::Operation& op, const HttpRequest& http) {
-    const RetryPolicy& policy = config_.retry;
-    const auto first_try = detail::retry_now(policy);
-    for (int attempt = 1;; ++attempt) {
-      BackendResult outcome = send_guarded(http);
-      const auto delay = detail::retry_delay(policy, outcome, attempt, first_try);
-      if (!delay) {
-        return outcome;
-      }
-
-      detail::Logger(config_).write(LogLevel::info, [&] {
-        return std::string(op.name) + ": " + detail::describe_outcome(outcome) + "; retrying in " +
-               std::to_string(delay->count()) + " ms (attempt " + std::to_string(attempt + 1) +
-               " of " + std::to_string(policy.max_attempts) + ")";
-      });
-      detail::retry_sleep(policy, *delay);
-    }
-  }
-
-  // A backend that throws is treated as one that reported a transport failure.
-  BackendResult send_guarded(const HttpRequest& http) {
-    try {
-      return backend_.send(http);
-    } catch (const std::exception& e) {
-      return TransportFailure{TransportFailureKind::other,
-                              std::string("backend threw: ") + e.what()};
-    } catch (...) {
-      return TransportFailure{TransportFailureKind::other, "backend threw a non-standard value"};
-    }
-  }
-
-  std::optional<std::string> check_destination() const {
-    if (!endpoint_) {
-      return "host \"" + detail::printable(detail::redact_userinfo(config_.host), 200) +
-             "\" is not an http:// or https:// URL";
-    }
-    if (endpoint_->scheme != "http" || config_.allow_insecure_http) {
-      return std::nullopt;
-    }
-    if (!detail::is_loopback_host(endpoint_->host)) {
-      return "refusing to send credentials over plain http to " + endpoint_->host +
-             "; use https, or set allow_insecure_http to accept the risk";
-    }
-    // A plain http request goes to the proxy in clear, whatever the proxy's scheme says (both
-    // backends speak plain HTTP to it), so a loopback host is no comfort behind a remote proxy.
-    // A proxy that does not parse is left to the backend, which refuses it.
-    const auto proxy = detail::parse_endpoint(config_.proxy);
-    if (proxy && !detail::is_loopback_host(proxy->host)) {
-      return "refusing to send credentials over plain http through the proxy " + proxy->host +
-             "; use https, or set allow_insecure_http to accept the risk";
-    }
-    return std::nullopt;
-  }
-
-  static std::optional<std::string> check_headers(const Headers& headers) {
-    for (const auto& [name, value] : headers) {
-      if (name.empty() || detail::has_header_breaking_char(name)) {
-        return "header name \"" + detail::printable(name, 64) + "\" is empty or has CR, LF or NUL";
-      }
-      if (detail::has_header_breaking_char(value)) {
-        return "header " + name + " has CR, LF or NUL in its value";
-      }
-    }
-    return std::nullopt;
-  }
-
-  // The key travels percent-encoded, but a CR, LF or NUL in it is a caller's mistake (or an
-  // injection attempt) that no server should see.
-  std::optional<std::string> check_api_key(const std::string& key) const {
-    const auto prefix = config_.api_key_prefix.find("access_token");
-    if (prefix != config_.api_key_prefix.end() &&
-        detail::has_header_breaking_char(prefix->second)) {
-      return std::string("api_key_prefix[\"access_token\"] has CR, LF or NUL");
-    }
-    if (detail::has_header_breaking_char(key)) {
-      return "access token (" + std::to_string(key.size()) + " characters) has CR, LF or NUL";
-    }
-    return std::nullopt;
-  }
-
-  const std::string& api_key() const {
-    static const std::string none;
-    const auto it = config_.api_key.find("access_token");
-    return it == config_.api_key.end() ? none : it->second;
-  }
-
-  void append_api_key(std::string& target, const std::string& key) const {
-    if (key.empty()) {
-      return;
-    }
-    const auto prefix = config_.api_key_prefix.find("access_token");
-    std::string value = key;
-    if (prefix != config_.api_key_prefix.end() && !prefix->second.empty()) {
-      value = prefix->second + " " + key;
-    }
-    target += target.find('?') == std::string::npos ? '?' : '&';
-    target += "access_token=" + detail::url_encode(value);
-  }
-
-  // The configuration cannot change after construction, so what every call shares is
-  // checked and built once here; a problem is reported by each call, as a RequestError.
-  void prepare() {
-    common_headers_.emplace("Accept", "application/json");
-    common_headers_.emplace("User-Agent", config_.user_agent);
-    for (const auto& [name, value] : config_.default_headers) {
-      common_headers_.emplace(name, value);
-    }
-    setup_problem_ = check_destination();
-    if (!setup_problem_) {
-      setup_problem_ = check_headers(common_headers_);
-    }
-
-    if (!config_.verify_ssl) {
-      detail::Logger(config_).write(LogLevel::warning, [] {
-        return "TLS certificate verification is off: the server's identity is not checked";
-      });
-    }
-  }
+  void prepare();
+  std::optional<std::string> check_destination() const;
+  static std::optional<std::string> check_headers(const Headers& headers);
+  std::optional<std::string> check_api_key(const std::string& key) const;
+  const std::string& api_key() const;
+  void append_api_key(std::string& target, const std::string& key) const;
 
   void log_exchange(const detail::Operation& op, const HttpRequest& http,
                     const BackendResult& outcome,
-                    std::chrono::steady_clock::time_point started) const {
-    detail::Logger(config_).write(LogLevel::debug, [&] {
-      const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
-          std::chrono::steady_clock::now() - started);
-      const auto* response = std::get_if<HttpResponse>(&outcome);
-      return std::string(op.name) + ": " + http.method + ' ' +
-             detail::redact_query(http.target) + " -> " +
-             (response ? std::to_string(response->status) : "no reply") + " in " +
-             std::to_string(elapsed.count()) + " us";
-    });
-  }
-
-  ApiError logged(ApiError error) const {
-    detail::Logger(config_).write(LogLevel::warning, [&] { return error.message; });
-    return error;
-  }
+                    std::chrono::steady_clock::time_point started) const;
+  ApiError logged(ApiError error) const;
 
   template <class T>
   static Result<T> data_of(Result<ApiResponse<T>> result) {
@@ -1071,6 +877,336 @@ class AuthenticationApi {
   std::optional<std::string> setup_problem_;  // why no call can be sent, if one can't
   Backend backend_;
 };
+
+// The members are defined outside the class so that, under separate compilation, files that
+// see the `extern template` below do not compile them to inline them.
+
+template <class Backend>
+AuthenticationApi<Backend>::AuthenticationApi(Configuration config)
+    : config_(std::move(config)),
+      endpoint_(detail::parse_endpoint(config_.host)),
+      backend_(config_) {
+  prepare();
+}
+
+template <class Backend>
+AuthenticationApi<Backend>::AuthenticationApi(Configuration config, Backend backend)
+    : config_(std::move(config)),
+      endpoint_(detail::parse_endpoint(config_.host)),
+      backend_(std::move(backend)) {
+  prepare();
+}
+
+template <class Backend>
+AuthenticationApi<Backend>::~AuthenticationApi() = default;
+
+template <class Backend>
+ApiResponse<GrantClient> AuthenticationApi<Backend>::get_token_by_client_with_http_info(
+    const GrantRequestClient& request) {
+  return grant(request).value();
+}
+
+template <class Backend>
+Result<GrantClient> AuthenticationApi<Backend>::try_get_token_by_client(
+    const GrantRequestClient& request) {
+  return data_of(grant(request));
+}
+
+template <class Backend>
+std::future<GrantClient> AuthenticationApi<Backend>::get_token_by_client_async(
+    GrantRequestClient request) {
+  return run_async([this, request] { return get_token_by_client(request); });
+}
+
+template <class Backend>
+ApiResponse<GrantMeeting> AuthenticationApi<Backend>::get_token_by_meeting_with_http_info(
+    const GrantRequestMeeting& request) {
+  return grant(request).value();
+}
+
+template <class Backend>
+Result<GrantMeeting> AuthenticationApi<Backend>::try_get_token_by_meeting(
+    const GrantRequestMeeting& request) {
+  return data_of(grant(request));
+}
+
+template <class Backend>
+std::future<GrantMeeting> AuthenticationApi<Backend>::get_token_by_meeting_async(
+    GrantRequestMeeting request) {
+  return run_async([this, request] { return get_token_by_meeting(request); });
+}
+
+template <class Backend>
+ApiResponse<GrantPassword> AuthenticationApi<Backend>::get_token_by_password_with_http_info(
+    const GrantRequestPassword& request) {
+  return grant(request).value();
+}
+
+template <class Backend>
+Result<GrantPassword> AuthenticationApi<Backend>::try_get_token_by_password(
+    const GrantRequestPassword& request) {
+  return data_of(grant(request));
+}
+
+template <class Backend>
+std::future<GrantPassword> AuthenticationApi<Backend>::get_token_by_password_async(
+    GrantRequestPassword request) {
+  return run_async([this, request] { return get_token_by_password(request); });
+}
+
+template <class Backend>
+ApiResponse<TokenInfo> AuthenticationApi<Backend>::get_token_info_with_http_info() {
+  return info(std::nullopt).value();
+}
+
+template <class Backend>
+Result<TokenInfo> AuthenticationApi<Backend>::try_get_token_info() {
+  return data_of(info(std::nullopt));
+}
+
+template <class Backend>
+std::future<TokenInfo> AuthenticationApi<Backend>::get_token_info_async() {
+  return run_async([this] { return get_token_info(); });
+}
+
+template <class Backend>
+ApiResponse<TokenInfo> AuthenticationApi<Backend>::get_token_info_with_http_info(
+    const std::string& access_token) {
+  return info(access_token).value();
+}
+
+template <class Backend>
+Result<TokenInfo> AuthenticationApi<Backend>::try_get_token_info(const std::string& access_token) {
+  return data_of(info(access_token));
+}
+
+template <class Backend>
+std::future<TokenInfo> AuthenticationApi<Backend>::get_token_info_async(std::string access_token) {
+  return run_async([this, access_token] { return get_token_info(access_token); });
+}
+
+template <class Backend>
+template <class GrantRequest>
+Result<ApiResponse<typename detail::GrantTraits<GrantRequest>::Reply>>
+AuthenticationApi<Backend>::grant(const GrantRequest& request) {
+  using Reply = typename detail::GrantTraits<GrantRequest>::Reply;
+  const detail::Operation& op = detail::GrantTraits<GrantRequest>::operation;
+
+  if (auto problem = detail::check_request_fields(request)) {
+    return detail::request_error(op, *problem);
+  }
+  if (auto problem = check_api_key(api_key())) {
+    return detail::request_error(op, *problem);
+  }
+
+  HttpRequest http;
+  http.method = op.method;
+  http.target = op.path;
+  append_api_key(http.target, api_key());
+  http.headers.emplace("Content-Type", "application/json");
+  http.body = detail::encode_body(request);
+
+  auto secrets = detail::secrets_of(request);
+  secrets.push_back(api_key());
+  return exchange<Reply>(op, std::move(http), secrets);
+}
+
+template <class Backend>
+Result<ApiResponse<TokenInfo>> AuthenticationApi<Backend>::info(
+    const std::optional<std::string>& given_token) {
+  const detail::Operation& op = detail::token_info;
+  const std::string& token = given_token ? *given_token : api_key();
+  if (token.empty()) {
+    return detail::request_error(op, "no access token: pass one or set api_key[\"access_token\"]");
+  }
+  if (auto problem = check_api_key(token)) {
+    return detail::request_error(op, *problem);
+  }
+
+  HttpRequest http;
+  http.method = op.method;
+  http.target = op.path;
+  append_api_key(http.target, token);
+  return exchange<TokenInfo>(op, std::move(http), {token});
+}
+
+// The steps every operation shares: check the destination and headers, send, and turn the
+// reply into a model or an ApiError.
+template <class Backend>
+template <class Reply>
+Result<ApiResponse<Reply>> AuthenticationApi<Backend>::exchange(
+    const detail::Operation& op, HttpRequest http, const std::vector<std::string_view>& secrets) {
+  if (setup_problem_) {
+    return detail::request_error(op, *setup_problem_);
+  }
+
+  http.target.insert(0, endpoint_->base_path);
+  http.headers.insert(common_headers_.begin(), common_headers_.end());
+
+  const auto started = std::chrono::steady_clock::now();
+  BackendResult outcome = send_with_retries(op, http);
+  log_exchange(op, http, outcome, started);
+
+  if (auto* failure = std::get_if<TransportFailure>(&outcome)) {
+    return logged(detail::transport_error(op, std::move(*failure), secrets));
+  }
+  auto& response = std::get<HttpResponse>(outcome);
+  if (!detail::is_success(response.status)) {
+    return logged(detail::status_error(op, std::move(response), secrets));
+  }
+  auto decoded = detail::decode_reply<Reply>(op, std::move(response));
+  if (!decoded) {
+    logged(decoded.error());
+  }
+  return decoded;
+}
+
+// Sends again, after a wait, while the failure may pass on its own and config_.retry allows.
+template <class Backend>
+BackendResult AuthenticationApi<Backend>::send_with_retries(const detail::Operation& op,
+                                                            const HttpRequest& http) {
+  const RetryPolicy& policy = config_.retry;
+  const auto first_try = detail::retry_now(policy);
+  for (int attempt = 1;; ++attempt) {
+    BackendResult outcome = send_guarded(http);
+    const auto delay = detail::retry_delay(policy, outcome, attempt, first_try);
+    if (!delay) {
+      return outcome;
+    }
+
+    detail::Logger(config_).write(LogLevel::info, [&] {
+      return std::string(op.name) + ": " + detail::describe_outcome(outcome) + "; retrying in " +
+             std::to_string(delay->count()) + " ms (attempt " + std::to_string(attempt + 1) +
+             " of " + std::to_string(policy.max_attempts) + ")";
+    });
+    detail::retry_sleep(policy, *delay);
+  }
+}
+
+// A backend that throws is treated as one that reported a transport failure.
+template <class Backend>
+BackendResult AuthenticationApi<Backend>::send_guarded(const HttpRequest& http) {
+  try {
+    return backend_.send(http);
+  } catch (const std::exception& e) {
+    return TransportFailure{TransportFailureKind::other, std::string("backend threw: ") + e.what()};
+  } catch (...) {
+    return TransportFailure{TransportFailureKind::other, "backend threw a non-standard value"};
+  }
+}
+
+// The configuration cannot change after construction, so what every call shares is checked
+// and built once here; a problem is reported by each call, as a RequestError.
+template <class Backend>
+void AuthenticationApi<Backend>::prepare() {
+  common_headers_.emplace("Accept", "application/json");
+  common_headers_.emplace("User-Agent", config_.user_agent);
+  for (const auto& [name, value] : config_.default_headers) {
+    common_headers_.emplace(name, value);
+  }
+  setup_problem_ = check_destination();
+  if (!setup_problem_) {
+    setup_problem_ = check_headers(common_headers_);
+  }
+
+  if (!config_.verify_ssl) {
+    detail::Logger(config_).write(LogLevel::warning, [] {
+      return "TLS certificate verification is off: the server's identity is not checked";
+    });
+  }
+}
+
+template <class Backend>
+std::optional<std::string> AuthenticationApi<Backend>::check_destination() const {
+  if (!endpoint_) {
+    return "host \"" + detail::printable(detail::redact_userinfo(config_.host), 200) +
+           "\" is not an http:// or https:// URL";
+  }
+  if (endpoint_->scheme != "http" || config_.allow_insecure_http) {
+    return std::nullopt;
+  }
+  if (!detail::is_loopback_host(endpoint_->host)) {
+    return "refusing to send credentials over plain http to " + endpoint_->host +
+           "; use https, or set allow_insecure_http to accept the risk";
+  }
+  // A plain http request goes to the proxy in clear, whatever the proxy's scheme says (both
+  // backends speak plain HTTP to it), so a loopback host is no comfort behind a remote proxy.
+  // A proxy that does not parse is left to the backend, which refuses it.
+  const auto proxy = detail::parse_endpoint(config_.proxy);
+  if (proxy && !detail::is_loopback_host(proxy->host)) {
+    return "refusing to send credentials over plain http through the proxy " + proxy->host +
+           "; use https, or set allow_insecure_http to accept the risk";
+  }
+  return std::nullopt;
+}
+
+template <class Backend>
+std::optional<std::string> AuthenticationApi<Backend>::check_headers(const Headers& headers) {
+  for (const auto& [name, value] : headers) {
+    if (name.empty() || detail::has_header_breaking_char(name)) {
+      return "header name \"" + detail::printable(name, 64) + "\" is empty or has CR, LF or NUL";
+    }
+    if (detail::has_header_breaking_char(value)) {
+      return "header " + name + " has CR, LF or NUL in its value";
+    }
+  }
+  return std::nullopt;
+}
+
+// The key travels percent-encoded, but a CR, LF or NUL in it is a caller's mistake (or an
+// injection attempt) that no server should see.
+template <class Backend>
+std::optional<std::string> AuthenticationApi<Backend>::check_api_key(const std::string& key) const {
+  const auto prefix = config_.api_key_prefix.find("access_token");
+  if (prefix != config_.api_key_prefix.end() && detail::has_header_breaking_char(prefix->second)) {
+    return std::string("api_key_prefix[\"access_token\"] has CR, LF or NUL");
+  }
+  if (detail::has_header_breaking_char(key)) {
+    return "access token (" + std::to_string(key.size()) + " characters) has CR, LF or NUL";
+  }
+  return std::nullopt;
+}
+
+template <class Backend>
+const std::string& AuthenticationApi<Backend>::api_key() const {
+  static const std::string none;
+  const auto it = config_.api_key.find("access_token");
+  return it == config_.api_key.end() ? none : it->second;
+}
+
+template <class Backend>
+void AuthenticationApi<Backend>::append_api_key(std::string& target, const std::string& key) const {
+  if (key.empty()) {
+    return;
+  }
+  const auto prefix = config_.api_key_prefix.find("access_token");
+  std::string value = key;
+  if (prefix != config_.api_key_prefix.end() && !prefix->second.empty()) {
+    value = prefix->second + " " + key;
+  }
+  target += target.find('?') == std::string::npos ? '?' : '&';
+  target += "access_token=" + detail::url_encode(value);
+}
+
+template <class Backend>
+void AuthenticationApi<Backend>::log_exchange(const detail::Operation& op, const HttpRequest& http,
+                                              const BackendResult& outcome,
+                                              std::chrono::steady_clock::time_point started) const {
+  detail::Logger(config_).write(LogLevel::debug, [&] {
+    const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - started);
+    const auto* response = std::get_if<HttpResponse>(&outcome);
+    return std::string(op.name) + ": " + http.method + ' ' + detail::redact_query(http.target) +
+           " -> " + (response ? std::to_string(response->status) : "no reply") + " in " +
+           std::to_string(elapsed.count()) + " us";
+  });
+}
+
+template <class Backend>
+ApiError AuthenticationApi<Backend>::logged(ApiError error) const {
+  detail::Logger(config_).write(LogLevel::warning, [&] { return error.message; });
+  return error;
+}
 
 #undef BLUEJEANS_AUTH_DEFAULT_BACKEND
 
@@ -1272,11 +1408,13 @@ TokenSource make_token_source(Fetch fetch, TokenSourceOptions options = {}) {
 
 // ---- implementation of the retry policy and the token source
 
+#if BLUEJEANS_AUTH_DEFINITIONS
+
 namespace detail {
 
 const char* describe_failure(TransportFailureKind kind);
 
-inline bool is_retryable(const BackendResult& outcome) {
+BLUEJEANS_AUTH_INLINE bool is_retryable(const BackendResult& outcome) {
   if (const auto* failure = std::get_if<TransportFailure>(&outcome)) {
     switch (failure->kind) {
       case TransportFailureKind::connect:
@@ -1293,17 +1431,17 @@ inline bool is_retryable(const BackendResult& outcome) {
          status == 504;
 }
 
-inline bool is_leap_year(std::int64_t year) {
+BLUEJEANS_AUTH_INLINE bool is_leap_year(std::int64_t year) {
   return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
 }
 
 // Leap years from year 1 up to and including `year`.
-inline std::int64_t leap_years_through(std::int64_t year) {
+BLUEJEANS_AUTH_INLINE std::int64_t leap_years_through(std::int64_t year) {
   return year / 4 - year / 100 + year / 400;
 }
 
 // An IMF-fixdate, the form HTTP senders must use: "Sun, 06 Nov 1994 08:49:37 GMT".
-inline std::optional<std::chrono::system_clock::time_point> parse_http_date(
+BLUEJEANS_AUTH_INLINE std::optional<std::chrono::system_clock::time_point> parse_http_date(
     std::string_view text) {
   if (text.size() != 29 || text.substr(3, 2) != ", " || text[7] != ' ' || text[11] != ' ' ||
       text[16] != ' ' || text[19] != ':' || text[22] != ':' || text.substr(25) != " GMT") {
@@ -1348,7 +1486,7 @@ inline std::optional<std::chrono::system_clock::time_point> parse_http_date(
 }
 
 // A Retry-After value, delay-seconds or an HTTP-date, as a wait from `now`.
-inline std::optional<std::chrono::milliseconds> parse_retry_after(
+BLUEJEANS_AUTH_INLINE std::optional<std::chrono::milliseconds> parse_retry_after(
     std::string_view text, std::chrono::system_clock::time_point now) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) {
     text.remove_prefix(1);
@@ -1377,13 +1515,14 @@ inline std::optional<std::chrono::milliseconds> parse_retry_after(
   return std::chrono::ceil<std::chrono::milliseconds>(*date - now);
 }
 
-inline double default_random() {
+BLUEJEANS_AUTH_INLINE double default_random() {
   thread_local std::mt19937_64 engine{std::random_device{}()};
   return std::uniform_real_distribution<double>(0.0, 1.0)(engine);
 }
 
 // Full jitter: a wait drawn uniformly below a ceiling that grows with each try, up to the cap.
-inline std::chrono::milliseconds jittered_backoff(const RetryPolicy& policy, int attempt) {
+BLUEJEANS_AUTH_INLINE std::chrono::milliseconds jittered_backoff(const RetryPolicy& policy,
+                                                                 int attempt) {
   const double cap = static_cast<double>(std::max<std::int64_t>(policy.max_backoff.count(), 0));
   double ceiling = static_cast<double>(policy.initial_backoff.count());
   for (int i = 1; i < attempt && ceiling < cap; ++i) {
@@ -1402,11 +1541,11 @@ inline std::chrono::milliseconds jittered_backoff(const RetryPolicy& policy, int
   return std::chrono::milliseconds(static_cast<std::int64_t>(random * ceiling));
 }
 
-inline std::chrono::steady_clock::time_point retry_now(const RetryPolicy& policy) {
+BLUEJEANS_AUTH_INLINE std::chrono::steady_clock::time_point retry_now(const RetryPolicy& policy) {
   return policy.now ? policy.now() : std::chrono::steady_clock::now();
 }
 
-inline void retry_sleep(const RetryPolicy& policy, std::chrono::milliseconds delay) {
+BLUEJEANS_AUTH_INLINE void retry_sleep(const RetryPolicy& policy, std::chrono::milliseconds delay) {
   if (policy.sleep) {
     policy.sleep(delay);
   } else {
@@ -1414,7 +1553,7 @@ inline void retry_sleep(const RetryPolicy& policy, std::chrono::milliseconds del
   }
 }
 
-inline std::optional<std::chrono::milliseconds> retry_delay(
+BLUEJEANS_AUTH_INLINE std::optional<std::chrono::milliseconds> retry_delay(
     const RetryPolicy& policy, const BackendResult& outcome, int attempt,
     std::chrono::steady_clock::time_point first_try) {
   if (attempt >= policy.max_attempts || !is_retryable(outcome)) {
@@ -1445,24 +1584,24 @@ inline std::optional<std::chrono::milliseconds> retry_delay(
   return delay;
 }
 
-inline std::string describe_outcome(const BackendResult& outcome) {
+BLUEJEANS_AUTH_INLINE std::string describe_outcome(const BackendResult& outcome) {
   if (const auto* failure = std::get_if<TransportFailure>(&outcome)) {
     return describe_failure(failure->kind);
   }
   return "server answered " + std::to_string(std::get<HttpResponse>(outcome).status);
 }
 
-inline std::string whole_ms(std::chrono::steady_clock::duration duration) {
+BLUEJEANS_AUTH_INLINE std::string whole_ms(std::chrono::steady_clock::duration duration) {
   return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(duration).count()) +
          " ms";
 }
 
-inline std::string whole_s(std::chrono::steady_clock::duration duration) {
+BLUEJEANS_AUTH_INLINE std::string whole_s(std::chrono::steady_clock::duration duration) {
   return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(duration).count()) +
          " s";
 }
 
-inline ApiError token_source_error(ErrorKind kind, std::string cause) {
+BLUEJEANS_AUTH_INLINE ApiError token_source_error(ErrorKind kind, std::string cause) {
   ApiError error;
   error.kind = kind;
   error.operation = "token_source";
@@ -1487,12 +1626,12 @@ struct TokenCache {
   std::string token;
 };
 
-inline TokenCache& thread_token_cache() {
+BLUEJEANS_AUTH_INLINE TokenCache& thread_token_cache() {
   thread_local TokenCache cache;
   return cache;
 }
 
-inline std::uint64_t next_token_source_id() {
+BLUEJEANS_AUTH_INLINE std::uint64_t next_token_source_id() {
   static std::atomic<std::uint64_t> next{1};
   return next.fetch_add(1, std::memory_order_relaxed);
 }
@@ -1560,7 +1699,7 @@ class TokenState {
   bool served_logged_ = false;     // the current failure's "serving" line has been written
 };
 
-inline const std::string& TokenState::healthy_token(TokenCache& cache) {
+BLUEJEANS_AUTH_INLINE const std::string& TokenState::healthy_token(TokenCache& cache) {
   cache.source = id_;
   cache.version = version_.load(std::memory_order_relaxed);
   cache.refresh_at = refresh_at_;
@@ -1568,7 +1707,7 @@ inline const std::string& TokenState::healthy_token(TokenCache& cache) {
   return *token_;
 }
 
-inline std::string TokenState::access_token(std::optional<time_point> deadline) {
+BLUEJEANS_AUTH_INLINE std::string TokenState::access_token(std::optional<time_point> deadline) {
   TokenClock& clock = *options_.clock;
   TokenCache& cache = thread_token_cache();
   if (cache.source == id_ && cache.version == version_.load(std::memory_order_acquire) &&
@@ -1625,7 +1764,7 @@ inline std::string TokenState::access_token(std::optional<time_point> deadline) 
   }
 }
 
-inline std::string TokenState::served(time_point now) {
+BLUEJEANS_AUTH_INLINE std::string TokenState::served(time_point now) {
   if (!served_logged_) {
     served_logged_ = true;
     log(LogLevel::info, [&] {
@@ -1636,7 +1775,7 @@ inline std::string TokenState::served(time_point now) {
   return *token_;
 }
 
-inline void TokenState::start_refresh(time_point now) {
+BLUEJEANS_AUTH_INLINE void TokenState::start_refresh(time_point now) {
   log(LogLevel::debug, [&] {
     return token_ ? "refresh started, the current token expires in " + whole_s(expires_at_ - now)
                   : std::string("refresh started, no token held");
@@ -1655,7 +1794,7 @@ inline void TokenState::start_refresh(time_point now) {
   refreshing_ = true;
 }
 
-inline void TokenState::refresh() {
+BLUEJEANS_AUTH_INLINE void TokenState::refresh() {
   std::optional<TokenGrant> grant;
   std::optional<ApiError> error;
   try {
@@ -1676,7 +1815,7 @@ inline void TokenState::refresh() {
   finish_refresh(std::move(grant), std::move(error));
 }
 
-inline std::optional<ApiError> TokenState::check_grant(const TokenGrant& grant) {
+BLUEJEANS_AUTH_INLINE std::optional<ApiError> TokenState::check_grant(const TokenGrant& grant) {
   if (!grant.access_token || grant.access_token->empty()) {
     return token_source_error(ErrorKind::decode, "the grant has no access_token");
   }
@@ -1689,8 +1828,8 @@ inline std::optional<ApiError> TokenState::check_grant(const TokenGrant& grant) 
   return std::nullopt;
 }
 
-inline void TokenState::finish_refresh(std::optional<TokenGrant> grant,
-                                       std::optional<ApiError> error) {
+BLUEJEANS_AUTH_INLINE void TokenState::finish_refresh(std::optional<TokenGrant> grant,
+                                                      std::optional<ApiError> error) {
   const std::lock_guard<std::mutex> guard(mutex_);
   // Expiry counts from the moment the reply arrived, on the source's monotonic clock.
   const auto now = options_.clock->now();
@@ -1738,7 +1877,7 @@ inline void TokenState::finish_refresh(std::optional<TokenGrant> grant,
   refreshed_.notify_all();
 }
 
-inline void TokenState::invalidate() {
+BLUEJEANS_AUTH_INLINE void TokenState::invalidate() {
   const std::lock_guard<std::mutex> guard(mutex_);
   log(LogLevel::info, [&] {
     return token_ ? "invalidated token " + redact_token(*token_)
@@ -1753,8 +1892,8 @@ inline void TokenState::invalidate() {
 
 }  // namespace detail
 
-inline std::chrono::milliseconds refresh_margin(const TokenSourceOptions& options,
-                                                std::chrono::seconds lifetime) {
+BLUEJEANS_AUTH_INLINE std::chrono::milliseconds refresh_margin(const TokenSourceOptions& options,
+                                                               std::chrono::seconds lifetime) {
   using std::chrono::milliseconds;
   const milliseconds whole = lifetime;
   auto margin = milliseconds(
@@ -1764,7 +1903,7 @@ inline std::chrono::milliseconds refresh_margin(const TokenSourceOptions& option
   return std::max(std::min(margin, whole / 2), milliseconds(0));
 }
 
-inline void ManualClock::advance(std::chrono::steady_clock::duration step) {
+BLUEJEANS_AUTH_INLINE void ManualClock::advance(std::chrono::steady_clock::duration step) {
   std::vector<Waiter> waiters;
   {
     const std::lock_guard<std::mutex> guard(mutex_);
@@ -1779,8 +1918,9 @@ inline void ManualClock::advance(std::chrono::steady_clock::duration step) {
   }
 }
 
-inline void ManualClock::wait_until(std::unique_lock<std::mutex>& lock,
-                                    std::condition_variable& cv, time_point deadline) {
+BLUEJEANS_AUTH_INLINE void ManualClock::wait_until(std::unique_lock<std::mutex>& lock,
+                                                   std::condition_variable& cv,
+                                                   time_point deadline) {
   {
     const std::lock_guard<std::mutex> guard(mutex_);
     if (now_ >= deadline) {
@@ -1799,20 +1939,25 @@ inline void ManualClock::wait_until(std::unique_lock<std::mutex>& lock,
   }
 }
 
-inline TokenSource::TokenSource(Fetch fetch, TokenSourceOptions options)
+BLUEJEANS_AUTH_INLINE TokenSource::TokenSource(Fetch fetch, TokenSourceOptions options)
     : state_(std::make_unique<detail::TokenState>(std::move(fetch), std::move(options))) {}
 
-inline TokenSource::TokenSource(TokenSource&&) noexcept = default;
-inline TokenSource& TokenSource::operator=(TokenSource&&) noexcept = default;
-inline TokenSource::~TokenSource() = default;
+BLUEJEANS_AUTH_INLINE TokenSource::TokenSource(TokenSource&&) noexcept = default;
+BLUEJEANS_AUTH_INLINE TokenSource& TokenSource::operator=(TokenSource&&) noexcept = default;
+BLUEJEANS_AUTH_INLINE TokenSource::~TokenSource() = default;
 
-inline std::string TokenSource::access_token() { return state_->access_token(std::nullopt); }
+BLUEJEANS_AUTH_INLINE std::string TokenSource::access_token() {
+  return state_->access_token(std::nullopt);
+}
 
-inline std::string TokenSource::access_token(std::chrono::steady_clock::time_point deadline) {
+BLUEJEANS_AUTH_INLINE std::string TokenSource::access_token(
+    std::chrono::steady_clock::time_point deadline) {
   return state_->access_token(deadline);
 }
 
-inline void TokenSource::invalidate() { state_->invalidate(); }
+BLUEJEANS_AUTH_INLINE void TokenSource::invalidate() { state_->invalidate(); }
+
+#endif  // BLUEJEANS_AUTH_DEFINITIONS
 
 // ---------------------------------------------------------------------------------------------
 // 8. Implementation details. Nothing below is public API.
@@ -1820,24 +1965,31 @@ inline void TokenSource::invalidate() { state_->invalidate(); }
 
 namespace detail {
 
+unsigned char ascii_lower(char c);
+bool equals_ignoring_case(std::string_view a, std::string_view b);
+
+#if BLUEJEANS_AUTH_DEFINITIONS
+
 // Header names are ASCII; the C library's tolower would also consult the locale.
-inline unsigned char ascii_lower(char c) {
+BLUEJEANS_AUTH_INLINE unsigned char ascii_lower(char c) {
   const auto byte = static_cast<unsigned char>(c);
   return byte >= 'A' && byte <= 'Z' ? static_cast<unsigned char>(byte + ('a' - 'A')) : byte;
 }
 
-inline bool CaseInsensitiveLess::operator()(const std::string& a,
-                                            const std::string& b) const noexcept {
+BLUEJEANS_AUTH_INLINE bool CaseInsensitiveLess::operator()(const std::string& a,
+                                                           const std::string& b) const noexcept {
   return std::lexicographical_compare(
       a.begin(), a.end(), b.begin(), b.end(),
       [](char x, char y) { return ascii_lower(x) < ascii_lower(y); });
 }
 
-inline bool equals_ignoring_case(std::string_view a, std::string_view b) {
+BLUEJEANS_AUTH_INLINE bool equals_ignoring_case(std::string_view a, std::string_view b) {
   return a.size() == b.size() &&
          std::equal(a.begin(), a.end(), b.begin(),
                     [](char x, char y) { return ascii_lower(x) == ascii_lower(y); });
 }
+
+#endif  // BLUEJEANS_AUTH_DEFINITIONS
 
 // ---- encoding
 
@@ -1854,12 +2006,15 @@ void encode_field(nlohmann::json& json, const char* key, const std::optional<T>&
 }
 
 // The most characters write_json_string can write for `text`: every byte as "\u00XX".
-inline std::size_t json_string_bound(std::string_view text) { return 6 * text.size() + 2; }
+constexpr std::size_t json_string_bound(std::string_view text) { return 6 * text.size() + 2; }
 
 // Writes `text` as a JSON string the way nlohmann::json::dump() does (it is already valid
 // UTF-8) and returns the end. Writing through a pointer into room made beforehand keeps the
 // cost of a character to a compare and a store.
-inline char* write_json_string(char* out, std::string_view text) {
+char* write_json_string(char* out, std::string_view text);
+
+#if BLUEJEANS_AUTH_DEFINITIONS
+BLUEJEANS_AUTH_INLINE char* write_json_string(char* out, std::string_view text) {
   static constexpr char hex[] = "0123456789abcdef";
   *out++ = '"';
   for (const char ch : text) {
@@ -1898,6 +2053,7 @@ inline char* write_json_string(char* out, std::string_view text) {
   *out++ = '"';
   return out;
 }
+#endif
 
 // A request body written straight to text: request models hold only strings, and building
 // a document first would cost more than the rest of the call's own work.
@@ -1953,7 +2109,10 @@ constexpr std::size_t max_json_depth = 64;
 
 enum class JsonEvent { null, boolean, integer, unsigned_integer, floating, string, object, array };
 
-inline const char* json_type_name(JsonEvent event) {
+const char* json_type_name(JsonEvent event);
+
+#if BLUEJEANS_AUTH_DEFINITIONS
+BLUEJEANS_AUTH_INLINE const char* json_type_name(JsonEvent event) {
   switch (event) {
     case JsonEvent::null:
       return "null";
@@ -1972,6 +2131,7 @@ inline const char* json_type_name(JsonEvent event) {
   }
   return "array";
 }
+#endif
 
 // A scalar or the start of a container, as the decoder sees it.
 struct JsonValue {
@@ -2001,9 +2161,16 @@ struct ModelOps {
                                                    // required field's index, or -1
 };
 
+Stored store_value(std::string& member, JsonValue& value);
+Stored store_value(std::int64_t& member, JsonValue& value);
+Stored store_value(bool& member, JsonValue& value);
+Stored store_value(std::vector<nlohmann::json>& member, JsonValue& value);
+
 inline Stored mismatch(const char* expected) { return {Stored::mismatch, expected}; }
 
-inline Stored store_value(std::string& member, JsonValue& value) {
+#if BLUEJEANS_AUTH_DEFINITIONS
+
+BLUEJEANS_AUTH_INLINE Stored store_value(std::string& member, JsonValue& value) {
   if (value.event != JsonEvent::string) {
     return mismatch("string");
   }
@@ -2011,7 +2178,7 @@ inline Stored store_value(std::string& member, JsonValue& value) {
   return {};
 }
 
-inline Stored store_value(std::int64_t& member, JsonValue& value) {
+BLUEJEANS_AUTH_INLINE Stored store_value(std::int64_t& member, JsonValue& value) {
   if (value.event == JsonEvent::integer) {
     member = value.integer;
   } else if (value.event == JsonEvent::unsigned_integer) {
@@ -2025,7 +2192,7 @@ inline Stored store_value(std::int64_t& member, JsonValue& value) {
   return {};
 }
 
-inline Stored store_value(bool& member, JsonValue& value) {
+BLUEJEANS_AUTH_INLINE Stored store_value(bool& member, JsonValue& value) {
   if (value.event != JsonEvent::boolean) {
     return mismatch("boolean");
   }
@@ -2033,13 +2200,15 @@ inline Stored store_value(bool& member, JsonValue& value) {
   return {};
 }
 
-inline Stored store_value(std::vector<nlohmann::json>& member, JsonValue& value) {
+BLUEJEANS_AUTH_INLINE Stored store_value(std::vector<nlohmann::json>& member, JsonValue& value) {
   if (value.event != JsonEvent::array) {
     return mismatch("array");
   }
   member.clear();
   return {Stored::open_object_array, nullptr, nullptr, &member};
 }
+
+#endif  // BLUEJEANS_AUTH_DEFINITIONS
 
 template <class M>
 const ModelOps& model_ops();
@@ -2144,35 +2313,46 @@ class JsonBuilder {
  public:
   explicit JsonBuilder(nlohmann::json& root) : root_(&root) {}
 
-  void value(nlohmann::json scalar) { place(std::move(scalar)); }
-  void open(bool object) {
-    stack_.push_back(
-        place(object ? nlohmann::json::object() : nlohmann::json::array()));
-  }
+  void value(nlohmann::json scalar);
+  void open(bool object);
   void key(std::string name) { key_ = std::move(name); }
-  bool close() {  // true when the root is complete
-    stack_.pop_back();
-    return stack_.empty();
-  }
+  bool close();  // true when the root is complete
 
  private:
-  nlohmann::json* place(nlohmann::json value) {
-    if (stack_.empty()) {
-      *root_ = std::move(value);
-      return root_;
-    }
-    nlohmann::json& parent = *stack_.back();
-    if (parent.is_array()) {
-      parent.push_back(std::move(value));
-      return &parent.back();
-    }
-    return &(parent[key_] = std::move(value));
-  }
+  nlohmann::json* place(nlohmann::json value);
 
   nlohmann::json* root_;
   std::vector<nlohmann::json*> stack_;
   std::string key_;
 };
+
+#if BLUEJEANS_AUTH_DEFINITIONS
+
+BLUEJEANS_AUTH_INLINE void JsonBuilder::value(nlohmann::json scalar) { place(std::move(scalar)); }
+
+BLUEJEANS_AUTH_INLINE void JsonBuilder::open(bool object) {
+  stack_.push_back(place(object ? nlohmann::json::object() : nlohmann::json::array()));
+}
+
+BLUEJEANS_AUTH_INLINE bool JsonBuilder::close() {
+  stack_.pop_back();
+  return stack_.empty();
+}
+
+BLUEJEANS_AUTH_INLINE nlohmann::json* JsonBuilder::place(nlohmann::json value) {
+  if (stack_.empty()) {
+    *root_ = std::move(value);
+    return root_;
+  }
+  nlohmann::json& parent = *stack_.back();
+  if (parent.is_array()) {
+    parent.push_back(std::move(value));
+    return &parent.back();
+  }
+  return &(parent[key_] = std::move(value));
+}
+
+#endif  // BLUEJEANS_AUTH_DEFINITIONS
 
 // The SAX handler: one frame per open object or array.
 class ModelDecoder {
@@ -2201,15 +2381,7 @@ class ModelDecoder {
     value.unsigned_integer = n;
     return on_value(value);
   }
-  bool number_float(double n, const std::string&) {
-    if (auto* builder = building()) {
-      builder->value(n);
-      return true;
-    }
-    JsonValue value;
-    value.event = JsonEvent::floating;
-    return on_value(value);
-  }
+  bool number_float(double n, const std::string&);
   bool string(std::string& s) {
     JsonValue value;
     value.event = JsonEvent::string;
@@ -2260,157 +2432,184 @@ class ModelDecoder {
                                                                   : nullptr;
   }
 
-  bool on_value(JsonValue value) {
-    if (auto* builder = building()) {
-      builder->value(scalar_of(value));
-      return true;
-    }
-    if (frames_.empty()) {
-      return fail(std::string("expected object, got ") + json_type_name(value.event));
-    }
-    Frame& frame = frames_.back();
-    if (frame.kind == Frame::object_array) {
-      return fail(std::string("expected object, got ") + json_type_name(value.event));
-    }
-    if (frame.kind == Frame::skip || frame.field < 0) {
-      return true;  // an unknown key's value, or inside one
-    }
-    return store(frame, value);
-  }
-
-  bool store(Frame& frame, JsonValue& value) {
-    const Stored stored = frame.ops->store(frame.target, frame.field, value);
-    if (value.event != JsonEvent::null) {
-      frame.seen |= 1u << frame.field;
-    }
-    switch (stored.kind) {
-      case Stored::done:
-        return true;
-      case Stored::mismatch:
-        return fail(std::string("expected ") + stored.expected + ", got " +
-                            json_type_name(value.event));
-      case Stored::out_of_range:
-        return fail("integer out of range");
-      case Stored::open_model:
-        return push(Frame(Frame::model, stored.ops, stored.target));
-      case Stored::open_object_array:
-        return push(Frame(Frame::object_array, nullptr, stored.target));
-    }
-    return true;
-  }
-
-  bool open(JsonEvent event) {
-    if (++depth_ > max_json_depth) {
-      return fail("reply nests deeper than " + std::to_string(max_json_depth) + " levels");
-    }
-    if (frames_.empty()) {
-      if (event != JsonEvent::object) {
-        return fail("expected object, got array");
-      }
-      return push(Frame(Frame::model, root_ops_, root_));
-    }
-
-    Frame& frame = frames_.back();
-    switch (frame.kind) {
-      case Frame::dom:
-        frame.builder->open(event == JsonEvent::object);
-        ++frame.depth;
-        return true;
-      case Frame::skip:
-        ++frame.depth;
-        return true;
-      case Frame::object_array:
-        return open_element(frame, event);
-      case Frame::model:
-        break;
-    }
-    if (frame.field < 0) {
-      Frame skip;
-      skip.depth = 1;
-      return push(std::move(skip));  // the value of an unknown key
-    }
-    JsonValue value;
-    value.event = event;
-    return store(frame, value);
-  }
-
-  bool open_element(Frame& array, JsonEvent event) {
-    if (event != JsonEvent::object) {
-      return fail("expected object, got array");
-    }
-    auto& elements = *static_cast<std::vector<nlohmann::json>*>(array.target);
-    Frame element(Frame::dom);
-    element.builder = std::make_unique<JsonBuilder>(elements.emplace_back());
-    element.builder->open(true);
-    element.depth = 1;
-    return push(std::move(element));
-  }
-
-  bool close() {
-    --depth_;
-    Frame& frame = frames_.back();
-    if (frame.kind == Frame::dom) {
-      frame.builder->close();
-    }
-    if ((frame.kind == Frame::dom || frame.kind == Frame::skip) && --frame.depth > 0) {
-      return true;
-    }
-    if (frame.kind == Frame::model) {
-      const int missing = frame.ops->finish(frame.target, frame.seen);
-      if (missing >= 0) {
-        frame.field = missing;
-        return fail("required field is missing");
-      }
-    }
-
-    const bool element = frame.kind == Frame::dom;
-    frames_.pop_back();
-    if (element) {
-      ++frames_.back().index;
-    }
-    return true;
-  }
-
-  bool push(Frame frame) {
-    frames_.push_back(std::move(frame));
-    return true;
-  }
+  bool on_value(JsonValue value);
+  bool store(Frame& frame, JsonValue& value);
+  bool open(JsonEvent event);
+  bool open_element(Frame& array, JsonEvent event);
+  bool close();
+  bool push(Frame frame);
 
   // Records the failure with the path of the frames that lead to it; returns false so that
   // the parser stops.
-  bool fail(std::string message) {
-    std::string path;
-    for (const Frame& frame : frames_) {
-      if (frame.kind == Frame::model && frame.field >= 0) {
-        path += (path.empty() ? "" : ".") + std::string(frame.ops->key(frame.field));
-      } else if (frame.kind == Frame::object_array) {
-        path += "[" + std::to_string(frame.index) + "]";
-      }
-    }
-    failure = DecodeFailure{std::move(path), std::move(message)};
-    return false;
-  }
+  bool fail(std::string message);
 
-  static nlohmann::json scalar_of(const JsonValue& value) {
-    switch (value.event) {
-      case JsonEvent::boolean:
-        return value.boolean;
-      case JsonEvent::integer:
-        return value.integer;
-      case JsonEvent::unsigned_integer:
-        return value.unsigned_integer;
-      case JsonEvent::string:
-        return std::move(*value.string);
-      default:
-        return nullptr;
-    }
-  }
+  static nlohmann::json scalar_of(const JsonValue& value);
 
   const ModelOps* root_ops_;
   void* root_;
   std::vector<Frame> frames_;
   std::size_t depth_ = 0;  // containers open in the whole document
 };
+
+#if BLUEJEANS_AUTH_DEFINITIONS
+
+BLUEJEANS_AUTH_INLINE bool ModelDecoder::number_float(double n, const std::string&) {
+  if (auto* builder = building()) {
+    builder->value(n);
+    return true;
+  }
+  JsonValue value;
+  value.event = JsonEvent::floating;
+  return on_value(value);
+}
+
+BLUEJEANS_AUTH_INLINE bool ModelDecoder::on_value(JsonValue value) {
+  if (auto* builder = building()) {
+    builder->value(scalar_of(value));
+    return true;
+  }
+  if (frames_.empty()) {
+    return fail(std::string("expected object, got ") + json_type_name(value.event));
+  }
+  Frame& frame = frames_.back();
+  if (frame.kind == Frame::object_array) {
+    return fail(std::string("expected object, got ") + json_type_name(value.event));
+  }
+  if (frame.kind == Frame::skip || frame.field < 0) {
+    return true;  // an unknown key's value, or inside one
+  }
+  return store(frame, value);
+}
+
+BLUEJEANS_AUTH_INLINE bool ModelDecoder::store(Frame& frame, JsonValue& value) {
+  const Stored stored = frame.ops->store(frame.target, frame.field, value);
+  if (value.event != JsonEvent::null) {
+    frame.seen |= 1u << frame.field;
+  }
+  switch (stored.kind) {
+    case Stored::done:
+      return true;
+    case Stored::mismatch:
+      return fail(std::string("expected ") + stored.expected + ", got " +
+                  json_type_name(value.event));
+    case Stored::out_of_range:
+      return fail("integer out of range");
+    case Stored::open_model:
+      return push(Frame(Frame::model, stored.ops, stored.target));
+    case Stored::open_object_array:
+      return push(Frame(Frame::object_array, nullptr, stored.target));
+  }
+  return true;
+}
+
+BLUEJEANS_AUTH_INLINE bool ModelDecoder::open(JsonEvent event) {
+  if (++depth_ > max_json_depth) {
+    return fail("reply nests deeper than " + std::to_string(max_json_depth) + " levels");
+  }
+  if (frames_.empty()) {
+    if (event != JsonEvent::object) {
+      return fail("expected object, got array");
+    }
+    return push(Frame(Frame::model, root_ops_, root_));
+  }
+
+  Frame& frame = frames_.back();
+  switch (frame.kind) {
+    case Frame::dom:
+      frame.builder->open(event == JsonEvent::object);
+      ++frame.depth;
+      return true;
+    case Frame::skip:
+      ++frame.depth;
+      return true;
+    case Frame::object_array:
+      return open_element(frame, event);
+    case Frame::model:
+      break;
+  }
+  if (frame.field < 0) {
+    Frame skip;
+    skip.depth = 1;
+    return push(std::move(skip));  // the value of an unknown key
+  }
+  JsonValue value;
+  value.event = event;
+  return store(frame, value);
+}
+
+BLUEJEANS_AUTH_INLINE bool ModelDecoder::open_element(Frame& array, JsonEvent event) {
+  if (event != JsonEvent::object) {
+    return fail("expected object, got array");
+  }
+  auto& elements = *static_cast<std::vector<nlohmann::json>*>(array.target);
+  Frame element(Frame::dom);
+  element.builder = std::make_unique<JsonBuilder>(elements.emplace_back());
+  element.builder->open(true);
+  element.depth = 1;
+  return push(std::move(element));
+}
+
+BLUEJEANS_AUTH_INLINE bool ModelDecoder::close() {
+  --depth_;
+  Frame& frame = frames_.back();
+  if (frame.kind == Frame::dom) {
+    frame.builder->close();
+  }
+  if ((frame.kind == Frame::dom || frame.kind == Frame::skip) && --frame.depth > 0) {
+    return true;
+  }
+  if (frame.kind == Frame::model) {
+    const int missing = frame.ops->finish(frame.target, frame.seen);
+    if (missing >= 0) {
+      frame.field = missing;
+      return fail("required field is missing");
+    }
+  }
+
+  const bool element = frame.kind == Frame::dom;
+  frames_.pop_back();
+  if (element) {
+    ++frames_.back().index;
+  }
+  return true;
+}
+
+BLUEJEANS_AUTH_INLINE bool ModelDecoder::push(Frame frame) {
+  frames_.push_back(std::move(frame));
+  return true;
+}
+
+// Records the failure with the path of the frames that lead to it; returns false so that
+// the parser stops.
+BLUEJEANS_AUTH_INLINE bool ModelDecoder::fail(std::string message) {
+  std::string path;
+  for (const Frame& frame : frames_) {
+    if (frame.kind == Frame::model && frame.field >= 0) {
+      path += (path.empty() ? "" : ".") + std::string(frame.ops->key(frame.field));
+    } else if (frame.kind == Frame::object_array) {
+      path += "[" + std::to_string(frame.index) + "]";
+    }
+  }
+  failure = DecodeFailure{std::move(path), std::move(message)};
+  return false;
+}
+
+BLUEJEANS_AUTH_INLINE nlohmann::json ModelDecoder::scalar_of(const JsonValue& value) {
+  switch (value.event) {
+    case JsonEvent::boolean:
+      return value.boolean;
+    case JsonEvent::integer:
+      return value.integer;
+    case JsonEvent::unsigned_integer:
+      return value.unsigned_integer;
+    case JsonEvent::string:
+      return std::move(*value.string);
+    default:
+      return nullptr;
+  }
+}
+
+#endif  // BLUEJEANS_AUTH_DEFINITIONS
 
 // Feeds a document to the decoder as the parser would; stops as soon as the decoder does,
 // so its depth bound also bounds this recursion. A template only so that programs that never
@@ -2486,7 +2685,13 @@ std::optional<DecodeFailure> decode_text(std::string_view text, M& model) {
   return std::move(decoder.failure);
 }
 
-inline void throw_decode_error(const DecodeFailure& failure) {
+void print_value(std::ostream& out, const std::string& value, Secrecy secrecy);
+void print_value(std::ostream& out, std::int64_t value, Secrecy secrecy);
+void print_value(std::ostream& out, bool value, Secrecy secrecy);
+
+#if BLUEJEANS_AUTH_DEFINITIONS
+
+BLUEJEANS_AUTH_INLINE void throw_decode_error(const DecodeFailure& failure) {
   ApiError error;
   error.kind = ErrorKind::decode;
   error.message = failure.text();
@@ -2495,7 +2700,8 @@ inline void throw_decode_error(const DecodeFailure& failure) {
 
 // ---- printing
 
-inline void print_string(std::ostream& out, const std::string& value, Secrecy secrecy) {
+BLUEJEANS_AUTH_INLINE void print_string(std::ostream& out, const std::string& value,
+                                        Secrecy secrecy) {
   switch (secrecy) {
     case Secrecy::none: {
       std::string quoted(json_string_bound(value), '\0');
@@ -2513,15 +2719,20 @@ inline void print_string(std::ostream& out, const std::string& value, Secrecy se
   }
 }
 
-inline void print_value(std::ostream& out, const std::string& value, Secrecy secrecy) {
+BLUEJEANS_AUTH_INLINE void print_value(std::ostream& out, const std::string& value,
+                                       Secrecy secrecy) {
   print_string(out, value, secrecy);
 }
 
-inline void print_value(std::ostream& out, std::int64_t value, Secrecy) { out << value; }
+BLUEJEANS_AUTH_INLINE void print_value(std::ostream& out, std::int64_t value, Secrecy) {
+  out << value;
+}
 
-inline void print_value(std::ostream& out, bool value, Secrecy) {
+BLUEJEANS_AUTH_INLINE void print_value(std::ostream& out, bool value, Secrecy) {
   out << (value ? "true" : "false");
 }
+
+#endif  // BLUEJEANS_AUTH_DEFINITIONS
 
 // A template only so that programs that never print a meeting scope do not compile dump().
 template <class Json>
@@ -2594,9 +2805,11 @@ std::vector<std::string_view> secrets_of(const M& request) {
   return secrets;
 }
 
+#if BLUEJEANS_AUTH_DEFINITIONS
+
 // ---- replies
 
-inline ApiError request_error(const Operation& op, std::string cause) {
+BLUEJEANS_AUTH_INLINE ApiError request_error(const Operation& op, std::string cause) {
   ApiError error;
   error.kind = ErrorKind::request;
   error.operation = op.name;
@@ -2604,7 +2817,7 @@ inline ApiError request_error(const Operation& op, std::string cause) {
   return error;
 }
 
-inline const char* describe_failure(TransportFailureKind kind) {
+BLUEJEANS_AUTH_INLINE const char* describe_failure(TransportFailureKind kind) {
   switch (kind) {
     case TransportFailureKind::connect:
       return "could not connect";
@@ -2624,8 +2837,8 @@ inline const char* describe_failure(TransportFailureKind kind) {
   return "transport failure";
 }
 
-inline ApiError transport_error(const Operation& op, TransportFailure failure,
-                                const std::vector<std::string_view>& secrets) {
+BLUEJEANS_AUTH_INLINE ApiError transport_error(const Operation& op, TransportFailure failure,
+                                               const std::vector<std::string_view>& secrets) {
   ApiError error;
   error.kind = ErrorKind::transport;
   error.operation = op.name;
@@ -2638,8 +2851,8 @@ inline ApiError transport_error(const Operation& op, TransportFailure failure,
   return error;
 }
 
-inline ApiError status_error(const Operation& op, HttpResponse response,
-                             const std::vector<std::string_view>& secrets) {
+BLUEJEANS_AUTH_INLINE ApiError status_error(const Operation& op, HttpResponse response,
+                                            const std::vector<std::string_view>& secrets) {
   ApiError error;
   error.kind = ErrorKind::http_status;
   error.operation = op.name;
@@ -2662,8 +2875,8 @@ inline ApiError status_error(const Operation& op, HttpResponse response,
   return error;
 }
 
-inline ApiError decode_error(const Operation& op, const std::string& cause,
-                             HttpResponse response) {
+BLUEJEANS_AUTH_INLINE ApiError decode_error(const Operation& op, const std::string& cause,
+                                            HttpResponse response) {
   ApiError error;
   error.kind = ErrorKind::decode;
   error.operation = op.name;
@@ -2674,6 +2887,8 @@ inline ApiError decode_error(const Operation& op, const std::string& cause,
   error.headers = std::move(response.headers);
   return error;
 }
+
+#endif  // BLUEJEANS_AUTH_DEFINITIONS
 
 template <class Reply>
 Result<ApiResponse<Reply>> decode_reply(const Operation& op, HttpResponse response) {
@@ -2686,16 +2901,18 @@ Result<ApiResponse<Reply>> decode_reply(const Operation& op, HttpResponse respon
   return Result<ApiResponse<Reply>>(std::move(reply));
 }
 
+#if BLUEJEANS_AUTH_DEFINITIONS
+
 // ---- text helpers
 
-inline bool is_success(int status) { return status >= 200 && status < 300; }
+BLUEJEANS_AUTH_INLINE bool is_success(int status) { return status >= 200 && status < 300; }
 
-inline std::string Endpoint::authority() const {
+BLUEJEANS_AUTH_INLINE std::string Endpoint::authority() const {
   const bool ipv6 = host.find(':') != std::string::npos;
   return (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
-inline std::optional<Endpoint> parse_endpoint(std::string_view url) {
+BLUEJEANS_AUTH_INLINE std::optional<Endpoint> parse_endpoint(std::string_view url) {
   Endpoint endpoint;
   const auto scheme_end = url.find("://");
   if (scheme_end == std::string_view::npos) {
@@ -2760,7 +2977,7 @@ inline std::optional<Endpoint> parse_endpoint(std::string_view url) {
 }
 
 // A Content-Length value; nullopt when absent or not a plain decimal number.
-inline std::optional<std::uint64_t> parse_length(std::string_view text) {
+BLUEJEANS_AUTH_INLINE std::optional<std::uint64_t> parse_length(std::string_view text) {
   if (text.empty() || text.size() > 19 ||
       !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
     return std::nullopt;
@@ -2772,7 +2989,7 @@ inline std::optional<std::uint64_t> parse_length(std::string_view text) {
   return value;
 }
 
-inline bool is_loopback_host(std::string_view host) {
+BLUEJEANS_AUTH_INLINE bool is_loopback_host(std::string_view host) {
   if (host == "localhost" || host == "::1") {
     return true;
   }
@@ -2791,11 +3008,11 @@ inline bool is_loopback_host(std::string_view host) {
   return dots == 3;
 }
 
-inline bool has_header_breaking_char(std::string_view value) {
+BLUEJEANS_AUTH_INLINE bool has_header_breaking_char(std::string_view value) {
   return value.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos;
 }
 
-inline bool is_valid_utf8(std::string_view text) {
+BLUEJEANS_AUTH_INLINE bool is_valid_utf8(std::string_view text) {
   std::size_t i = 0;
   while (i < text.size()) {
     const auto byte = static_cast<unsigned char>(text[i]);
@@ -2836,7 +3053,7 @@ inline bool is_valid_utf8(std::string_view text) {
   return true;
 }
 
-inline std::string url_encode(std::string_view text) {
+BLUEJEANS_AUTH_INLINE std::string url_encode(std::string_view text) {
   static constexpr char hex[] = "0123456789ABCDEF";
   std::string encoded;
   encoded.reserve(text.size() * 3);
@@ -2857,7 +3074,7 @@ inline std::string url_encode(std::string_view text) {
 }
 
 // "/oauth2/token?Client&access_token=abc" -> "/oauth2/token?Client&access_token=<redacted>"
-inline std::string redact_query(std::string_view target) {
+BLUEJEANS_AUTH_INLINE std::string redact_query(std::string_view target) {
   const auto query = target.find('?');
   if (query == std::string_view::npos) {
     return std::string(target);
@@ -2881,7 +3098,7 @@ inline std::string redact_query(std::string_view target) {
 
 // A token shown for people: its first four characters if it is long enough that they give
 // little away, and always its length.
-inline std::string redact_token(std::string_view token) {
+BLUEJEANS_AUTH_INLINE std::string redact_token(std::string_view token) {
   const std::string length = "(" + std::to_string(token.size()) + " characters)";
   if (token.size() < 16) {
     return "<secret, " + std::to_string(token.size()) + " characters>";
@@ -2890,13 +3107,14 @@ inline std::string redact_token(std::string_view token) {
 }
 
 // `text` as it stands between the quotes of a JSON string.
-inline std::string json_escaped(std::string_view text) {
+BLUEJEANS_AUTH_INLINE std::string json_escaped(std::string_view text) {
   std::string quoted(json_string_bound(text), '\0');
   const char* end = write_json_string(quoted.data(), text);
   return quoted.substr(1, static_cast<std::size_t>(end - quoted.data()) - 2);
 }
 
-inline std::string scrub(std::string text, const std::vector<std::string_view>& secrets) {
+BLUEJEANS_AUTH_INLINE std::string scrub(std::string text,
+                                        const std::vector<std::string_view>& secrets) {
   // A server or backend that echoes the request quotes a secret as it travelled: raw in a
   // header, percent-encoded in the query, escaped in the JSON body.
   std::vector<std::string> forms;
@@ -2929,7 +3147,7 @@ inline std::string scrub(std::string text, const std::vector<std::string_view>& 
 // A URL fit to quote in a message: what comes before its last '@' (after the scheme) becomes
 // "<redacted>". A URL that is refused may be malformed in any way, so nothing but the '@'
 // reliably marks where a password ends.
-inline std::string redact_userinfo(std::string_view url) {
+BLUEJEANS_AUTH_INLINE std::string redact_userinfo(std::string_view url) {
   const auto at = url.rfind('@');
   if (at == std::string_view::npos) {
     return std::string(url);
@@ -2948,7 +3166,7 @@ inline std::string redact_userinfo(std::string_view url) {
 
 // Server-supplied text made safe for a one-line message: control characters become '?'
 // and the length is bounded.
-inline std::string printable(std::string_view text, std::size_t max_length) {
+BLUEJEANS_AUTH_INLINE std::string printable(std::string_view text, std::size_t max_length) {
   std::string out;
   const std::size_t length = std::min(text.size(), max_length);
   out.reserve(length + 3);
@@ -2963,20 +3181,21 @@ inline std::string printable(std::string_view text, std::size_t max_length) {
 }
 
 // The failures every backend reports in the same words.
-inline TransportFailure too_large_failure(std::size_t limit, const std::string& authority) {
+BLUEJEANS_AUTH_INLINE TransportFailure too_large_failure(std::size_t limit,
+                                                         const std::string& authority) {
   return {TransportFailureKind::too_large,
           "more than " + std::to_string(limit) + " bytes from " + authority};
 }
 
-inline TransportFailure deadline_failure(std::chrono::milliseconds deadline,
-                                         const std::string& authority) {
+BLUEJEANS_AUTH_INLINE TransportFailure deadline_failure(std::chrono::milliseconds deadline,
+                                                        const std::string& authority) {
   return {TransportFailureKind::timeout,
           "no complete reply from " + authority + " within " + std::to_string(deadline.count()) +
               " ms (connect, write and read timeouts together)"};
 }
 
 // Why a configuration cannot make a working client of any backend; empty when it can.
-inline std::string backend_problem(const Configuration& config) {
+BLUEJEANS_AUTH_INLINE std::string backend_problem(const Configuration& config) {
   if (!parse_endpoint(config.host)) {
     return "host \"" + printable(redact_userinfo(config.host), 200) +
            "\" is not an http:// or https:// URL";
@@ -2990,6 +3209,8 @@ inline std::string backend_problem(const Configuration& config) {
   return "";
 }
 
+#endif  // BLUEJEANS_AUTH_DEFINITIONS
+
 }  // namespace detail
 
 // ---------------------------------------------------------------------------------------------
@@ -2998,9 +3219,11 @@ inline std::string backend_problem(const Configuration& config) {
 
 #ifndef BLUEJEANS_AUTH_NO_HTTPLIB
 
+#if BLUEJEANS_AUTH_DEFINITIONS
+
 namespace detail {
 
-inline TransportFailureKind failure_kind(httplib::Error error) {
+BLUEJEANS_AUTH_INLINE TransportFailureKind failure_kind(httplib::Error error) {
   switch (error) {
     case httplib::Error::Connection:
     case httplib::Error::BindIPAddress:
@@ -3020,8 +3243,8 @@ inline TransportFailureKind failure_kind(httplib::Error error) {
   }
 }
 
-inline std::unique_ptr<httplib::Client> make_httplib_client(const Configuration& config,
-                                                            const Endpoint& endpoint) {
+BLUEJEANS_AUTH_INLINE std::unique_ptr<httplib::Client> make_httplib_client(
+    const Configuration& config, const Endpoint& endpoint) {
   const std::string origin = endpoint.scheme + "://" + endpoint.authority();
   auto client = config.cert_file.empty()
                     ? std::make_unique<httplib::Client>(origin)
@@ -3202,7 +3425,7 @@ class Lease {
 
 // The first reason in this thread's OpenSSL error queue, which names the cause of a failed
 // handshake; empty when none.
-inline std::string last_tls_reason() {
+BLUEJEANS_AUTH_INLINE std::string last_tls_reason() {
 #ifdef CPPHTTPLIB_OPENSSL_SUPPORT
   const unsigned long code = ERR_peek_error();
   ERR_clear_error();
@@ -3213,7 +3436,7 @@ inline std::string last_tls_reason() {
   return "";
 }
 
-inline void clear_tls_errors() {
+BLUEJEANS_AUTH_INLINE void clear_tls_errors() {
 #ifdef CPPHTTPLIB_OPENSSL_SUPPORT
   ERR_clear_error();
 #endif
@@ -3221,7 +3444,7 @@ inline void clear_tls_errors() {
 
 }  // namespace detail
 
-inline HttplibBackend::HttplibBackend(const Configuration& config)
+BLUEJEANS_AUTH_INLINE HttplibBackend::HttplibBackend(const Configuration& config)
     : problem_(detail::backend_problem(config)),
       ca_cert_(config.ssl_ca_cert),
       max_response_bytes_(config.max_response_bytes),
@@ -3245,7 +3468,12 @@ inline HttplibBackend::HttplibBackend(const Configuration& config)
   }
 }
 
-inline BackendResult HttplibBackend::send(const HttpRequest& request) {
+BLUEJEANS_AUTH_INLINE HttplibBackend::HttplibBackend(HttplibBackend&&) noexcept = default;
+BLUEJEANS_AUTH_INLINE HttplibBackend& HttplibBackend::operator=(HttplibBackend&&) noexcept =
+    default;
+BLUEJEANS_AUTH_INLINE HttplibBackend::~HttplibBackend() = default;
+
+BLUEJEANS_AUTH_INLINE BackendResult HttplibBackend::send(const HttpRequest& request) {
   if (!problem_.empty()) {
     return TransportFailure{TransportFailureKind::other, problem_};
   }
@@ -3324,8 +3552,8 @@ inline BackendResult HttplibBackend::send(const HttpRequest& request) {
   return reply;
 }
 
-inline TransportFailure HttplibBackend::failure(const httplib::Client& client,
-                                                httplib::Error error) const {
+BLUEJEANS_AUTH_INLINE TransportFailure HttplibBackend::failure(const httplib::Client& client,
+                                                               httplib::Error error) const {
   const std::string where = " (" + authority_ + ")";
   std::string what;
   switch (error) {
@@ -3369,6 +3597,16 @@ inline TransportFailure HttplibBackend::failure(const httplib::Client& client,
   }
   return TransportFailure{detail::failure_kind(error), what + where};
 }
+
+#endif  // BLUEJEANS_AUTH_DEFINITIONS
+
+// Under separate compilation the implementation file compiles the API over the default
+// backend once, and every other file links to it.
+#ifdef BLUEJEANS_AUTH_IMPLEMENTATION
+template class AuthenticationApi<HttplibBackend>;
+#elif defined(BLUEJEANS_AUTH_SEPARATE_COMPILATION)
+extern template class AuthenticationApi<HttplibBackend>;
+#endif
 
 #endif  // BLUEJEANS_AUTH_NO_HTTPLIB
 
