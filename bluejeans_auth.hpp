@@ -3117,21 +3117,26 @@ BLUEJEANS_AUTH_INLINE std::string scrub(std::string text,
                                         const std::vector<std::string_view>& secrets) {
   // A server or backend that echoes the request quotes a secret as it travelled: raw in a
   // header, percent-encoded in the query, escaped in the JSON body.
+  // Longest first, so that a form found inside a longer one cannot leave the rest of it.
   std::vector<std::string> forms;
+  const auto add_form = [&forms](std::string form) {
+    auto at = forms.begin();
+    while (at != forms.end() && at->size() >= form.size()) {
+      ++at;
+    }
+    forms.insert(at, std::move(form));
+  };
   for (const auto secret : secrets) {
     if (secret.size() < 4) {
       continue;  // too short to find without mangling ordinary words
     }
-    forms.emplace_back(secret);
+    add_form(std::string(secret));
     for (std::string form : {url_encode(secret), json_escaped(secret)}) {
       if (form != secret) {
-        forms.push_back(std::move(form));
+        add_form(std::move(form));
       }
     }
   }
-  // Longest first, so that a form found inside a longer one cannot leave the rest of it.
-  std::stable_sort(forms.begin(), forms.end(),
-                   [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
 
   static constexpr std::string_view redacted = "<redacted>";
   for (const auto& form : forms) {
