@@ -5,6 +5,7 @@
 #include "bluejeans_auth_curl.hpp"
 #endif
 #include "support/raw_server.hpp"
+#include "support/tls_certs.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -28,6 +29,7 @@ namespace bj = bluejeans::auth;
 using namespace std::chrono_literals;
 using test_support::RawConnection;
 using test_support::RawServer;
+using test_support::tls_files;
 
 TYPE_TO_STRING(bj::HttplibBackend);
 #ifdef BLUEJEANS_AUTH_TEST_CURL
@@ -44,15 +46,18 @@ namespace {
 template <class Backend>
 struct BackendTraits;
 
+// Each also words a refused host name in its own way.
 template <>
 struct BackendTraits<bj::HttplibBackend> {
   static constexpr bj::TransportFailureKind silent_server = bj::TransportFailureKind::read;
+  static constexpr const char* host_mismatch = "certificate does not match the host name";
 };
 
 #ifdef BLUEJEANS_AUTH_TEST_CURL
 template <>
 struct BackendTraits<bj::CurlBackend> {
   static constexpr bj::TransportFailureKind silent_server = bj::TransportFailureKind::timeout;
+  static constexpr const char* host_mismatch = "no alternative certificate subject name matches";
 };
 #endif
 
@@ -81,6 +86,10 @@ struct TlsFiles {
 
 const TlsFiles server_tls{BACKEND_TEST_CERTS "/server.crt", BACKEND_TEST_CERTS "/server.key"};
 const TlsFiles client_tls{BACKEND_TEST_CERTS "/client.crt", BACKEND_TEST_CERTS "/client.key"};
+
+// For the certificates test_tls.cpp uses, made at run time by support/tls_certs.hpp: a CA,
+// server certificates it signed (one expired, one for another host) and a self-signed one.
+TlsFiles tls_of(const test_support::PemPair& pair) { return {pair.cert, pair.key}; }
 
 // An httplib::Server on 127.0.0.1 that records every request and answers with `reply`; with
 // TLS files it speaks HTTPS, and with a client CA it also asks for a client certificate.
@@ -224,6 +233,26 @@ bj::ApiError error_of(Call&& call) {
   }
   FAIL("the call did not throw");
   return {};
+}
+
+// A client grant to a server whose certificate must be refused. Every refusal is a tls failure
+// within the deadline, before the credentials reach the server, and names none of them.
+template <class Backend>
+bj::ApiError refused_grant(const LoopbackServer& server, const bj::Configuration& config) {
+  bj::AuthenticationApi<Backend> api(config);
+  const auto started = std::chrono::steady_clock::now();
+  const auto error = error_of([&] { (void)api.get_token_by_client(client_request); });
+  const auto elapsed = std::chrono::steady_clock::now() - started;
+
+  CHECK(error.kind == bj::ErrorKind::transport);
+  CHECK(error.transport_failure == bj::TransportFailureKind::tls);
+  CHECK(error.message.rfind("get_token_by_client: TLS failure: ", 0) == 0);
+  CHECK(error.message.find(client_request.client_secret) == std::string::npos);
+  CHECK(error.message.find("key%2B1%2F2") == std::string::npos);
+  CHECK(error.message.find("key+1/2") == std::string::npos);
+  CHECK(server.seen().empty());
+  CHECK(elapsed < 10s);  // far below the 12 s deadline: the refusal must not wait it out
+  return error;
 }
 
 }  // namespace
@@ -598,6 +627,44 @@ TEST_CASE_TEMPLATE("a self-signed server is trusted only when ssl_ca_cert names 
     CHECK(error.transport_failure == bj::TransportFailureKind::tls);
     CHECK(server.seen().empty());
   }
+}
+
+// test_tls.cpp checks these refusals for HttplibBackend alone; the CA is trusted throughout,
+// so that only the expiry or the name can be the reason.
+TEST_CASE_TEMPLATE("an expired server certificate is refused as a tls failure", Backend, BACKENDS) {
+  LoopbackServer server(tls_of(tls_files().expired));
+  server.reply_json(200, R"({"access_token":"t"})");
+  auto config = config_for(server.url());
+  config.ssl_ca_cert = tls_files().ca_cert;
+
+  const auto error = refused_grant<Backend>(server, config);
+
+  CHECK(error.message.find("certificate has expired") != std::string::npos);
+}
+
+TEST_CASE_TEMPLATE("a server certificate for another host name is refused as a tls failure",
+                   Backend, BACKENDS) {
+  test_support::PemPair identity;
+  std::string ca_cert;
+  std::string host;
+  SUBCASE("a certificate for other.example, reached at 127.0.0.1") {
+    identity = tls_files().other_host;
+    ca_cert = tls_files().ca_cert;
+    host = "127.0.0.1";
+  }
+  SUBCASE("a certificate for IP 127.0.0.1 alone, reached as localhost") {
+    identity = tls_files().self_signed;  // trusted as its own CA
+    ca_cert = identity.cert;
+    host = "localhost";
+  }
+  LoopbackServer server(tls_of(identity));
+  server.reply_json(200, R"({"access_token":"t"})");
+  auto config = config_for("https://" + host + ":" + std::to_string(server.port()));
+  config.ssl_ca_cert = ca_cert;
+
+  const auto error = refused_grant<Backend>(server, config);
+
+  CHECK(error.message.find(BackendTraits<Backend>::host_mismatch) != std::string::npos);
 }
 
 TEST_CASE_TEMPLATE("a server that asks for a client certificate gets cert_file", Backend,
