@@ -3113,40 +3113,132 @@ BLUEJEANS_AUTH_INLINE std::string json_escaped(std::string_view text) {
   return quoted.substr(1, static_cast<std::size_t>(end - quoted.data()) - 2);
 }
 
+// The ways a server that echoes a request may write a secret: as given, percent-encoded as in
+// a query ('+' as itself) or a form ('+' for a space), or escaped as in a JSON string. Its
+// encoder may use hex digits of either case and leave alone what it need not escape.
+enum class Spelling { raw, query, form, json };
+
+// One byte of a text, and how many characters of it write that byte.
+struct SpelledByte {
+  char byte;
+  std::size_t length;
+};
+
+// The value of the `count` hex digits of either case at `at`, or -1 if they are not there.
+BLUEJEANS_AUTH_INLINE long hex_value(std::string_view text, std::size_t at, std::size_t count) {
+  if (at + count > text.size()) {
+    return -1;
+  }
+  long value = 0;
+  for (const char c : text.substr(at, count)) {
+    const unsigned char lower = ascii_lower(c);
+    const bool digit = lower >= '0' && lower <= '9';
+    if (!digit && (lower < 'a' || lower > 'f')) {
+      return -1;
+    }
+    value = value * 16 + (digit ? lower - '0' : lower - 'a' + 10);
+  }
+  return value;
+}
+
+// The byte that the characters at `at` (before the end of `text`) write in `spelling`. A
+// character that starts no escape of the spelling stands for itself.
+BLUEJEANS_AUTH_INLINE SpelledByte read_spelled(std::string_view text, std::size_t at,
+                                               Spelling spelling) {
+  const char c = text[at];
+  const bool url = spelling == Spelling::query || spelling == Spelling::form;
+  if (url && c == '%') {
+    if (const long value = hex_value(text, at + 1, 2); value >= 0) {
+      return {static_cast<char>(value), 3};
+    }
+  }
+  if (spelling == Spelling::form && c == '+') {
+    return {' ', 1};
+  }
+  if (spelling == Spelling::json && c == '\\' && at + 1 < text.size()) {
+    const char next = text[at + 1];
+    // Past ASCII a "\u" escape names a code point, not a byte of UTF-8: it stands for itself.
+    const long value = next == 'u' ? hex_value(text, at + 2, 4) : -1;
+    if (value >= 0 && value < 0x80) {
+      return {static_cast<char>(value), 6};
+    }
+    static constexpr std::string_view escapes = "\"\\/bfnrt";
+    static constexpr std::string_view meanings = "\"\\/\b\f\n\r\t";
+    if (const auto which = escapes.find(next); which != std::string_view::npos) {
+      return {meanings[which], 2};
+    }
+  }
+  return {c, 1};
+}
+
+// A text read in one spelling, and where each byte read starts in it (and, last, its end).
+struct ReadText {
+  std::string bytes;
+  std::vector<std::size_t> from;
+};
+
+// Each spelling reads a text one way only, in one pass.
+BLUEJEANS_AUTH_INLINE ReadText read_text(std::string_view text, Spelling spelling) {
+  ReadText read;
+  read.bytes.reserve(text.size());
+  read.from.reserve(text.size() + 1);
+  for (std::size_t at = 0; at < text.size();) {
+    const SpelledByte spelled = read_spelled(text, at, spelling);
+    read.bytes += spelled.byte;
+    read.from.push_back(at);
+    at += spelled.length;
+  }
+  read.from.push_back(text.size());
+  return read;
+}
+
+// Records, at each place in the text where `needle` is read, the furthest end of a secret
+// found starting there.
+BLUEJEANS_AUTH_INLINE void mark_found(const ReadText& read, std::string_view needle,
+                                      std::vector<std::size_t>& ends) {
+  for (auto at = read.bytes.find(needle); at != std::string::npos;
+       at = read.bytes.find(needle, at + 1)) {
+    std::size_t& end = ends[read.from[at]];
+    end = std::max(end, read.from[at + needle.size()]);
+  }
+}
+
 BLUEJEANS_AUTH_INLINE std::string scrub(std::string text,
                                         const std::vector<std::string_view>& secrets) {
-  // A server or backend that echoes the request quotes a secret as it travelled: raw in a
-  // header, percent-encoded in the query, escaped in the JSON body.
-  // Longest first, so that a form found inside a longer one cannot leave the rest of it.
-  std::vector<std::string> forms;
-  const auto add_form = [&forms](std::string form) {
-    auto at = forms.begin();
-    while (at != forms.end() && at->size() >= form.size()) {
-      ++at;
-    }
-    forms.insert(at, std::move(form));
-  };
-  for (const auto secret : secrets) {
-    if (secret.size() < 4) {
-      continue;  // too short to find without mangling ordinary words
-    }
-    add_form(std::string(secret));
-    for (std::string form : {url_encode(secret), json_escaped(secret)}) {
-      if (form != secret) {
-        add_form(std::move(form));
+  // A server or backend that echoes the request quotes a secret as it travelled, raw in a
+  // header, percent-encoded in the query, escaped in the JSON body, or as its own encoder
+  // would write it. The text is read in each spelling and searched for every secret; the
+  // forms this client writes are also searched in the raw text, so that an escape just
+  // before one, which takes its first characters in a reading, cannot hide it.
+  std::vector<std::size_t> ends(text.size(), 0);  // per place: where a secret from it ends
+  for (const auto spelling : {Spelling::raw, Spelling::query, Spelling::form, Spelling::json}) {
+    const ReadText read = read_text(text, spelling);
+    for (const auto secret : secrets) {
+      if (secret.size() < 4) {
+        continue;  // too short to find without mangling ordinary words
+      }
+      mark_found(read, secret, ends);
+      if (spelling == Spelling::raw) {
+        mark_found(read, url_encode(secret), ends);
+        mark_found(read, json_escaped(secret), ends);
       }
     }
   }
 
-  static constexpr std::string_view redacted = "<redacted>";
-  for (const auto& form : forms) {
-    // The search goes on after the replacement, which may itself hold a short secret.
-    for (auto at = text.find(form); at != std::string::npos;
-         at = text.find(form, at + redacted.size())) {
-      text.replace(at, form.size(), redacted);
+  // Secrets that overlap become one mark; a mark goes to the result, never searched again.
+  std::string scrubbed;
+  scrubbed.reserve(text.size());
+  std::size_t covered = 0;  // the end of the secrets met so far
+  for (std::size_t at = 0; at < text.size(); ++at) {
+    if (ends[at] > at && at >= covered) {
+      scrubbed += "<redacted>";
+    }
+    covered = std::max(covered, ends[at]);
+    if (at >= covered) {
+      scrubbed += text[at];
     }
   }
-  return text;
+  return scrubbed;
 }
 
 // A URL fit to quote in a message: what comes before its last '@' (after the scheme) becomes

@@ -439,3 +439,38 @@ TEST_CASE("the scan finds a secret that does show, in any form") {
   observed.texts.push_back(R"({"client_secret":")" + json_escaped(client_secret).substr(2, 5));
   CHECK(pieces_found() == 3);
 }
+
+// A server may echo a secret in a spelling of its own rather than the one the client sent it
+// in: the tests below call the scrubber itself with such spellings, typed out by hand.
+TEST_CASE("scrub redacts a secret percent-encoded with lowercase hex digits") {
+  const std::vector<std::string_view> secret = {"s3cr/t=k+y"};
+  CHECK(detail::scrub("bad access_token=s3cr%2ft%3dk%2by&x=1", secret) ==
+        "bad access_token=<redacted>&x=1");
+  CHECK(detail::scrub("bad access_token=s3cr%2Ft%3dk%2By&x=1", secret) ==
+        "bad access_token=<redacted>&x=1");
+  CHECK(detail::scrub("bad access_token=s3cr/t%3dk+y&x=1", secret) ==
+        "bad access_token=<redacted>&x=1");
+}
+
+TEST_CASE("scrub redacts a secret form-encoded with '+' for a space") {
+  const std::vector<std::string_view> secret = {"pass word+1 x"};
+  CHECK(detail::scrub("password=pass+word%2B1+x&grant_type=password", secret) ==
+        "password=<redacted>&grant_type=password");
+  CHECK(detail::scrub("password=pass+word%2b1+x&grant_type=password", secret) ==
+        "password=<redacted>&grant_type=password");
+  // Where '+' stands for itself, as in the raw secret or its query form, it is still found.
+  CHECK(detail::scrub("password=pass word+1 x; pass%20word+1%20x", secret) ==
+        "password=<redacted>; <redacted>");
+}
+
+TEST_CASE("scrub redacts a secret JSON-escaped with \\u escapes or an escaped slash") {
+  const std::vector<std::string_view> secret = {R"(se"cr/et\1)"};
+  CHECK(detail::scrub(R"({"client_secret":"se\u0022cr\u002fet\u005c1","id":"a"})", secret) ==
+        R"({"client_secret":"<redacted>","id":"a"})");
+  CHECK(detail::scrub(R"({"client_secret":"se\u0022cr\u002Fet\u005C1","id":"a"})", secret) ==
+        R"({"client_secret":"<redacted>","id":"a"})");
+  CHECK(detail::scrub(R"({"client_secret":"se\"cr\/et\\1","id":"a"})", secret) ==
+        R"({"client_secret":"<redacted>","id":"a"})");
+  CHECK(detail::scrub(R"({"client_secret":"se\"cr\u002Fet\\1","id":"a"})", secret) ==
+        R"({"client_secret":"<redacted>","id":"a"})");
+}
