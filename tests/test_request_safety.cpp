@@ -22,6 +22,12 @@ struct Fixture {
 
   Fixture() { config.host = "https://api.example.invalid"; }
 
+  // Whether a client grant goes through to the backend.
+  bool granted() {
+    AuthenticationApi<RecordingBackend> api(config, backend);
+    return api.try_get_token_by_client(credentials).ok();
+  }
+
   ApiError refused_grant() {
     AuthenticationApi<RecordingBackend> api(config, backend);
     auto result = api.try_get_token_by_client(credentials);
@@ -75,8 +81,7 @@ TEST_CASE("credentials are not sent over plain http to a host that is not loopba
   SUBCASE("sent once the user opts in") {
     fixture.config.host = "http://example.invalid";
     fixture.config.allow_insecure_http = true;
-    AuthenticationApi<RecordingBackend> api(fixture.config, fixture.backend);
-    CHECK(api.try_get_token_by_client(credentials).ok());
+    CHECK(fixture.granted());
     CHECK(fixture.backend.sent().size() == 1);
   }
 
@@ -85,8 +90,7 @@ TEST_CASE("credentials are not sent over plain http to a host that is not loopba
                              "http://[::1]:8080"}) {
       CAPTURE(host);
       fixture.config.host = host;
-      AuthenticationApi<RecordingBackend> api(fixture.config, fixture.backend);
-      CHECK(api.try_get_token_by_client(credentials).ok());
+      CHECK(fixture.granted());
     }
     CHECK(fixture.backend.sent().size() == 4);
   }
@@ -120,8 +124,7 @@ TEST_CASE("credentials are not sent over plain http through a proxy that is not 
 
   SUBCASE("sent once the user opts in") {
     fixture.config.allow_insecure_http = true;
-    AuthenticationApi<RecordingBackend> api(fixture.config, fixture.backend);
-    CHECK(api.try_get_token_by_client(credentials).ok());
+    CHECK(fixture.granted());
     CHECK(fixture.backend.sent().size() == 1);
   }
 
@@ -129,16 +132,14 @@ TEST_CASE("credentials are not sent over plain http through a proxy that is not 
     for (const char* proxy : {"http://127.0.0.1:3128", "http://localhost:3128", "http://[::1]"}) {
       CAPTURE(proxy);
       fixture.config.proxy = proxy;
-      AuthenticationApi<RecordingBackend> api(fixture.config, fixture.backend);
-      CHECK(api.try_get_token_by_client(credentials).ok());
+      CHECK(fixture.granted());
     }
     CHECK(fixture.backend.sent().size() == 3);
   }
 
   SUBCASE("sent over https through a remote proxy, which sees only the encrypted tunnel") {
     fixture.config.host = "https://api.example.invalid";
-    AuthenticationApi<RecordingBackend> api(fixture.config, fixture.backend);
-    CHECK(api.try_get_token_by_client(credentials).ok());
+    CHECK(fixture.granted());
     CHECK(fixture.backend.sent().size() == 1);
   }
 }
@@ -231,8 +232,7 @@ TEST_CASE("a well-formed request passes the checks and reaches the backend") {
   fixture.config.user_agent = "agent/1.0 (tests)";
   fixture.config.default_headers["X-Trace"] = "abc";
   fixture.config.api_key["access_token"] = "configured-key";
-  AuthenticationApi<RecordingBackend> api(fixture.config, fixture.backend);
-  CHECK(api.try_get_token_by_client(credentials).ok());
+  CHECK(fixture.granted());
   REQUIRE(fixture.backend.sent().size() == 1);
   CHECK(fixture.backend.sent()[0].target == "/oauth2/token?Client&access_token=configured-key");
 }
